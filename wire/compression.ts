@@ -4,9 +4,12 @@
  * - GZIP: node:zlib.
  * - SNAPPY: the `snappy` package for raw blocks. Kafka's Java client writes snappy-java's
  *   "xerial" framing (`\x82SNAPPY\x00`, int32 version, int32 compatible version, then
- *   repeated [int32 BE length, raw snappy block]); some clients write a single raw block.
- *   `decompress` accepts both; `compress` writes xerial framing with 32 KiB blocks, like
- *   snappy-java's default, which the Java client, librdkafka and kafkajs all read.
+ *   repeated [int32 BE length, raw snappy block]); other clients write a single raw block.
+ *   `decompress` accepts both. `compress` writes one raw block by default: every reader
+ *   accepts it (snappy-java's SnappyInputStream falls back to raw when the magic is absent,
+ *   librdkafka and kafkajs check for the magic), while @platformatic/kafka reads only raw.
+ *   `snappyFraming: 'xerial'` writes xerial framing with 32 KiB blocks, byte-for-byte what
+ *   Kafka's Java code produces.
  * - LZ4: the LZ4 frame format (magic 0x184D2204), implemented here over LZ4 block
  *   primitives: the native `lz4` binding when it loads, otherwise a pure-JS block codec.
  *   We write frames the way Kafka's Java `Lz4BlockOutputStream` does (64 KiB independent
@@ -63,6 +66,8 @@ export const DEFAULT_MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
 export interface CompressOptions {
   /** gzip: 1..9 (default 6); zstd: its levels (default 3). Ignored by snappy and lz4. */
   level?: number;
+  /** Snappy output format (default 'raw'; see the module comment). */
+  snappyFraming?: 'raw' | 'xerial';
 }
 
 export interface DecompressOptions {
@@ -108,7 +113,7 @@ export function compress(type: CompressionType, data: Buffer, options: CompressO
     case CompressionType.GZIP:
       return zlib.gzipSync(data, { level: options.level ?? 6 });
     case CompressionType.SNAPPY:
-      return snappyCompressXerial(data);
+      return options.snappyFraming === 'xerial' ? snappyCompressXerial(data) : snappyCompressRaw(data);
     case CompressionType.LZ4:
       return lz4CompressFrame(data);
     case CompressionType.ZSTD:
@@ -261,6 +266,10 @@ function snappy(): SnappyModule {
 /** True if `data` starts with snappy-java's xerial stream header. */
 export function isXerialSnappy(data: Buffer): boolean {
   return data.length >= XERIAL_MAGIC.length && data.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC);
+}
+
+function snappyCompressRaw(data: Buffer): Buffer {
+  return snappy().compressSync(data);
 }
 
 function snappyCompressXerial(data: Buffer): Buffer {

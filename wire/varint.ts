@@ -2,7 +2,8 @@
  * Zigzag varints for the record format (magic 2), on plain JS numbers.
  *
  * - varint: zigzag-encoded int32, at most 5 bytes.
- * - varlong: zigzag-encoded int64, at most 10 bytes; values are exact for |v| <= 2^53.
+ * - varlong: zigzag-encoded int64, at most 10 bytes; exact for |v| <= 2^52 (2^52 ms is
+ *   ~142,000 years, plenty for timestamp deltas).
  *
  * Readers work on a `Cursor` and throw `VarintError` on truncation or over-long encodings;
  * callers wrap that in their own error type. Kept separate from `wire/primitives.ts` on
@@ -80,9 +81,13 @@ export function writeVarint(buf: Buffer, pos: number, v: number): number {
   return writeUnsignedVarint(buf, pos, zigzagEncode(v));
 }
 
-/** Writes a zigzag varlong (int64 as number); returns the position after it. */
+const MAX_EXACT_VARLONG = 2 ** 52;
+
+/** Writes a zigzag varlong (int64 as number, |v| <= 2^52); returns the position after it. */
 export function writeVarlong(buf: Buffer, pos: number, v: number): number {
-  if (!Number.isSafeInteger(v)) throw new RangeError(`varlong not a safe integer: ${v}`);
+  if (!Number.isInteger(v) || v > MAX_EXACT_VARLONG || v < -MAX_EXACT_VARLONG) {
+    throw new RangeError(`varlong outside the exactly representable range ±2^52: ${v}`);
+  }
   return writeUnsignedVarint(buf, pos, zigzagEncode(v));
 }
 
@@ -113,7 +118,7 @@ export function readVarint(c: Cursor): number {
   return zigzagDecode(n);
 }
 
-/** Reads a zigzag varlong (int64); exact for |v| <= 2^53, rounded beyond. */
+/** Reads a zigzag varlong (int64); exact for |v| <= 2^52, rounded beyond (never throws for range). */
 export function readVarlong(c: Cursor): number {
   return zigzagDecode(readUnsigned(c, 10, 'varlong'));
 }

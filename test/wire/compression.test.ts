@@ -106,8 +106,17 @@ describe('codec names and support', () => {
 describe('snappy framings', () => {
   const snappy = require('snappy') as { compressSync(b: Buffer): Buffer };
 
-  it('writes xerial framing with the snappy-java header', () => {
-    const packed = compress(CompressionType.SNAPPY, texty(100 * 1024));
+  it('writes a raw block by default', () => {
+    const input = texty(100 * 1024);
+    const packed = compress(CompressionType.SNAPPY, input);
+    expect(isXerialSnappy(packed)).toBe(false);
+    expect(packed.equals(snappy.compressSync(input))).toBe(true);
+  });
+
+  it('writes xerial framing with the snappy-java header on request', () => {
+    const input = texty(100 * 1024);
+    const packed = compress(CompressionType.SNAPPY, input, { snappyFraming: 'xerial' });
+    expect(decompress(CompressionType.SNAPPY, packed).equals(input)).toBe(true);
     expect(isXerialSnappy(packed)).toBe(true);
     expect(packed.subarray(0, 8)).toEqual(Buffer.from('\x82SNAPPY\x00', 'latin1'));
     expect(packed.readInt32BE(8)).toBe(1);
@@ -143,8 +152,16 @@ describe('snappy framings', () => {
     expect(decompress(CompressionType.SNAPPY, Buffer.concat(chunks)).equals(Buffer.concat(parts))).toBe(true);
   });
 
+  it('xerial: empty input is a bare header', () => {
+    const packed = compress(CompressionType.SNAPPY, Buffer.alloc(0), { snappyFraming: 'xerial' });
+    expect(packed.length).toBe(16);
+    expect(decompress(CompressionType.SNAPPY, packed).length).toBe(0);
+  });
+
   it('rejects truncated and corrupt input', () => {
-    const packed = compress(CompressionType.SNAPPY, texty(100 * 1024));
+    const raw = compress(CompressionType.SNAPPY, texty(100 * 1024));
+    expect(() => decompress(CompressionType.SNAPPY, raw.subarray(0, raw.length - 10))).toThrow(CompressionError);
+    const packed = compress(CompressionType.SNAPPY, texty(100 * 1024), { snappyFraming: 'xerial' });
     expect(() => decompress(CompressionType.SNAPPY, packed.subarray(0, packed.length - 10))).toThrow(CompressionError);
     expect(() => decompress(CompressionType.SNAPPY, packed.subarray(0, 12))).toThrow(CompressionError);
     expect(() => decompress(CompressionType.SNAPPY, Buffer.from([0x10, 0x01, 0x02]))).toThrow(CompressionError);
@@ -315,6 +332,11 @@ describe('decompression bounds (zip bombs)', () => {
     });
   }
 
+  it('snappy xerial: refuses output beyond maxOutputBytes', () => {
+    const packed = compress(CompressionType.SNAPPY, Buffer.alloc(4 * 1024 * 1024), { snappyFraming: 'xerial' });
+    expect(() => decompress(CompressionType.SNAPPY, packed, { maxOutputBytes: 1024 * 1024 })).toThrow(DecompressionLimitError);
+  });
+
   it('applies to NONE too', () => {
     expect(() => decompress(CompressionType.NONE, Buffer.alloc(10), { maxOutputBytes: 9 })).toThrow(DecompressionLimitError);
   });
@@ -323,5 +345,21 @@ describe('decompression bounds (zip bombs)', () => {
     const head = Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x68, 0x40, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
     head[14] = (xxh32(head, 4, 14) >>> 8) & 0xff;
     expect(() => decompress(CompressionType.LZ4, head, { maxOutputBytes: 1024 })).toThrow(DecompressionLimitError);
+  });
+});
+
+describe('other clients read our output', () => {
+  it('@platformatic/kafka codecs (wasm-utils) read our snappy and lz4 and we read theirs', async () => {
+    let w: { snappyCompress(b: Buffer): Uint8Array; snappyDecompress(b: Buffer): Uint8Array; lz4Compress(b: Buffer): Uint8Array; lz4Decompress(b: Buffer): Uint8Array };
+    try {
+      w = (await import('@platformatic/wasm-utils' as string)) as typeof w;
+    } catch {
+      return; // not installed
+    }
+    const input = texty(150 * 1024, 21);
+    expect(Buffer.from(w.snappyDecompress(compress(CompressionType.SNAPPY, input))).equals(input)).toBe(true);
+    expect(Buffer.from(w.lz4Decompress(compress(CompressionType.LZ4, input))).equals(input)).toBe(true);
+    expect(decompress(CompressionType.SNAPPY, Buffer.from(w.snappyCompress(input))).equals(input)).toBe(true);
+    expect(decompress(CompressionType.LZ4, Buffer.from(w.lz4Compress(input))).equals(input)).toBe(true);
   });
 });
