@@ -36,6 +36,12 @@ export interface StartBrokerOptions {
   env?: Record<string, string>;
   /** Listener port. Default: a free port on 127.0.0.1. */
   port?: number;
+  /** Entry script run with node. Default: dist/broker/main.js (harness self-tests use a fake). */
+  entry?: string;
+  /** How long stop() waits after SIGTERM before SIGKILL. Default 10 s. */
+  stopGraceMs?: number;
+  /** How long to wait for readiness. Default 30 s (BROKER_READY_TIMEOUT_MS). */
+  readyTimeoutMs?: number;
 }
 
 export interface BrokerHandle {
@@ -92,11 +98,19 @@ class BrokerImpl implements BrokerHandle {
   private printedChunks = 0;
   private run = 0;
 
+  private readonly entry: string;
+  private readonly stopGraceMs: number;
+  private readonly readyTimeoutMs: number;
+
   constructor(
     readonly port: number,
     readonly dataDir: string,
     private readonly extraEnv: Record<string, string>,
+    opts: StartBrokerOptions,
   ) {
+    this.entry = opts.entry ?? BROKER_MAIN;
+    this.stopGraceMs = opts.stopGraceMs ?? STOP_GRACE_MS;
+    this.readyTimeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
     this.bootstrap = `127.0.0.1:${port}`;
   }
 
@@ -152,13 +166,13 @@ class BrokerImpl implements BrokerHandle {
   }
 
   async spawnAndWait(): Promise<void> {
-    if (!existsSync(BROKER_MAIN)) {
-      throw new Error(`${BROKER_MAIN} does not exist: run \`npm run build\` first (npm test does)`);
+    if (!existsSync(this.entry)) {
+      throw new Error(`${this.entry} does not exist: run \`npm run build\` first (npm test does)`);
     }
     this.run++;
     this.status = undefined;
-    this.note(`start #${this.run}: node ${BROKER_MAIN} port=${this.port} dataDir=${this.dataDir} env=${JSON.stringify(this.extraEnv)}`);
-    const child = spawn(process.execPath, [BROKER_MAIN], {
+    this.note(`start #${this.run}: node ${this.entry} port=${this.port} dataDir=${this.dataDir} env=${JSON.stringify(this.extraEnv)}`);
+    const child = spawn(process.execPath, [this.entry], {
       cwd: REPO_ROOT,
       env: this.env(),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -183,7 +197,7 @@ class BrokerImpl implements BrokerHandle {
 
   private async waitReady(): Promise<void> {
     const started = Date.now();
-    const deadline = started + READY_TIMEOUT_MS;
+    const deadline = started + this.readyTimeoutMs;
     let lastError = 'no attempt';
     for (let attempt = 0; attempt < 1000 && Date.now() < deadline; attempt++) {
       if (this.status !== undefined) {
@@ -205,7 +219,7 @@ class BrokerImpl implements BrokerHandle {
     // Not ready in time: kill it so nothing leaks, and report what it printed.
     await this.kill9();
     throw new Error(
-      `broker on port ${this.port} not ready within ${READY_TIMEOUT_MS} ms (last probe: ${lastError})\n${tail(this.output())}`,
+      `broker on port ${this.port} not ready within ${this.readyTimeoutMs} ms (last probe: ${lastError})\n${tail(this.output())}`,
     );
   }
 
@@ -216,10 +230,10 @@ class BrokerImpl implements BrokerHandle {
     child.kill('SIGTERM');
     const timer = setTimeout(() => {
       if (this.status === undefined) {
-        this.note(`still running ${STOP_GRACE_MS} ms after SIGTERM: SIGKILL ${child.pid}`);
+        this.note(`still running ${this.stopGraceMs} ms after SIGTERM: SIGKILL ${child.pid}`);
         child.kill('SIGKILL');
       }
-    }, STOP_GRACE_MS);
+    }, this.stopGraceMs);
     try {
       await this.exited;
     } finally {
@@ -262,7 +276,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Broker
   const port = opts.port ?? (await freePort());
   const ownsDataDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'kafka-ts-e2e-')));
-  const handle = new BrokerImpl(port, dataDir, opts.env ?? {});
+  const handle = new BrokerImpl(port, dataDir, opts.env ?? {}, opts);
   tracked.add({ handle, ownsDataDir });
   await handle.spawnAndWait();
   return handle;
