@@ -1,9 +1,11 @@
-// Hand-written encoders/decoders for the handful of Kafka requests the bad-input tests send
-// over a raw socket. They are deliberately independent of the project's wire/ module (which is
-// being written at the same time): when wire/generated lands these can be replaced by the
-// generated codecs, but a second, independent implementation is also a useful cross-check.
+// Encoders/decoders for the handful of Kafka requests the bad-input tests send over a raw
+// socket. The request/response codecs here are hand-written (checked against kafkajs's own
+// encoders in protocol.test.ts); record batches come from the project's wire/record-batch.ts,
+// with an independent hand-written encoder kept as a cross-check (handEncodeRecordBatch).
 //
 // Layouts follow Kafka's message JSON (../shared/kafka-protocol/messages/*.json).
+
+import { encodeRecordBatch as wireEncodeRecordBatch } from '../../wire/record-batch.js';
 
 export const ApiKeys = {
   Produce: 0,
@@ -442,10 +444,36 @@ export function crc32c(buf: Buffer): number {
   return (crc ^ -1) >>> 0;
 }
 
-/** Encodes an uncompressed magic-2 batch with a correct CRC. */
-export function encodeRecordBatch(
+export interface BatchOptions {
+  baseOffset?: number;
+  baseTimestamp?: number;
+  producerId?: number;
+  producerEpoch?: number;
+  baseSequence?: number;
+}
+
+/** An uncompressed magic-2 batch with a correct CRC, encoded by the project's wire/record-batch.ts. */
+export function encodeRecordBatch(records: RawRecord[], opts: BatchOptions = {}): Buffer {
+  const ts = opts.baseTimestamp ?? Date.now();
+  return wireEncodeRecordBatch({
+    baseOffset: opts.baseOffset ?? 0,
+    baseTimestamp: ts,
+    producerId: opts.producerId ?? -1,
+    producerEpoch: opts.producerEpoch ?? -1,
+    baseSequence: opts.baseSequence ?? -1,
+    records: records.map((r) => ({
+      key: r.key,
+      value: r.value,
+      timestamp: ts,
+      headers: (r.headers ?? []).map(([key, value]) => ({ key, value })),
+    })),
+  });
+}
+
+/** The same batch encoded by hand, independently of wire/ (cross-check in protocol.test.ts). */
+export function handEncodeRecordBatch(
   records: RawRecord[],
-  opts: { baseOffset?: number; baseTimestamp?: number; producerId?: number; producerEpoch?: number; baseSequence?: number } = {},
+  opts: BatchOptions = {},
 ): Buffer {
   const ts = opts.baseTimestamp ?? Date.now();
   const body = new ByteWriter();
