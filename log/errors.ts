@@ -1,0 +1,25 @@
+// Typed failures of the storage layer. Everything else thrown from log/ is a caller bug.
+
+/** An I/O error took the log offline; the broker answers KAFKA_STORAGE_ERROR for it. */
+export class KafkaStorageError extends Error {
+  override readonly name = 'KafkaStorageError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A batch larger than max.message.bytes, or an append larger than segment.bytes (MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE). */
+export class RecordTooLargeError extends Error {
+  override readonly name = 'RecordTooLargeError';
+  constructor(message: string, readonly kind: 'batch' | 'append') {
+    super(message);
+  }
+}
+
+/** A follower append whose first offset is below the log end offset (Kafka's UnexpectedAppendOffsetException). */
+export class UnexpectedAppendOffsetError extends Error {
+  override readonly name = 'UnexpectedAppendOffsetError';
+  constructor(message: string, readonly firstOffset: number, readonly logEndOffset: number) {
+    super(message);
+  }
+}
