@@ -14,7 +14,7 @@ import { decodeRequestHeader as decodeRequestHeaderData } from './generated/mess
 import { encodeResponseHeader as encodeResponseHeaderData } from './generated/messages/response-header.js';
 import { DecodeError, type Reader, type Writer } from './primitives.js';
 
-export interface RequestHeader {
+export interface DecodedRequestHeader {
   apiKey: number;
   apiVersion: number;
   correlationId: number;
@@ -54,7 +54,7 @@ export function responseHeaderVersion(apiKey: number, apiVersion: number): numbe
  * gets the correlation id to answer UNSUPPORTED_VERSION. Throws `DecodeError` when even the
  * first 8 bytes are missing, or when the header of a supported request is malformed.
  */
-export function decodeRequestHeader(r: Reader): RequestHeader {
+export function decodeRequestHeader(r: Reader): DecodedRequestHeader {
   if (r.remaining() < 8) throw new DecodeError(`request header needs 8 bytes, got ${r.remaining()}`);
   const apiKey = r.buf.readInt16BE(r.offset);
   const apiVersion = r.buf.readInt16BE(r.offset + 2);
