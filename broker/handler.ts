@@ -1,0 +1,40 @@
+// What a handler is: one file per API under broker/handlers/, each exporting a HandlerDef that
+// names its API key and the version range it serves. ApiVersions is computed from these
+// registrations, so nothing is advertised that is not served.
+import type { Logger } from 'pino';
+import type { Connection } from './network/connection.js';
+import type { BrokerServices } from './services.js';
+
+export interface RequestInfo {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+}
+
+export interface RequestContext {
+  readonly services: BrokerServices;
+  readonly conn: Connection;
+  readonly request: RequestInfo;
+  readonly apiVersion: number;
+  readonly logger: Logger;
+  /** Name of the listener the request arrived on (advertised addresses depend on it). */
+  readonly listenerName: string;
+}
+
+/** Returned by a handler that must not answer (Produce with acks=0). */
+export const NO_RESPONSE: unique symbol = Symbol('no-response');
+
+export interface HandlerDef<Req = any, Res = any> {
+  readonly apiKey: number;
+  readonly name: string;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  handle(ctx: RequestContext, req: Req): Res | typeof NO_RESPONSE | Promise<Res | typeof NO_RESPONSE>;
+  /** The response that carries `errorCode` for every part of `req` (Kafka's getErrorResponse). */
+  errorResponse?(req: Req, errorCode: number, version: number): Res;
+}
+
+export function defineHandler<Req, Res>(def: HandlerDef<Req, Res>): HandlerDef<Req, Res> {
+  return def;
+}

@@ -1,0 +1,181 @@
+// Fetch (key 1): v0–v17
+// Behaviour: whole stored batches, sent as they lie on disk, never past the high watermark for
+// consumers; partition and response max_bytes (the first batch is returned even if larger, as
+// Kafka does from v3); long poll until min_bytes arrive or max_wait_ms passes; incremental
+// fetch sessions (v7+, KIP-227); topics by id from v13.
+// Not yet: read_committed stops at the high watermark until transactions exist (issue 4);
+// follower fetches (replica id ≥ 0) are served from the written end for replication (issue 6).
+import { ApiKey } from '../../wire/generated/api.js';
+import type { FetchRequest } from '../../wire/generated/messages/fetch-request.js';
+import type { FetchResponse } from '../../wire/generated/messages/fetch-response.js';
+import { ZERO_UUID } from '../../wire/primitives.js';
+import { ErrorCode } from '../../wire/errors.js';
+import { FINAL_EPOCH, type RequestedPartition, type SessionPartition } from '../fetch-session.js';
+import { defineHandler, type RequestContext } from '../handler.js';
+import { specVersions } from './versions.js';
+
+type PartitionData = FetchResponse['responses'][number]['partitions'][number];
+type TopicResponse = FetchResponse['responses'][number];
+
+interface Target {
+  topic: string;
+  topicId: string;
+  partition: number;
+  fetchOffset: number;
+  maxBytes: number;
+  currentLeaderEpoch: number;
+  /** Error found while resolving the request (unknown topic), answered without reading. */
+  error: number;
+  session: SessionPartition | null;
+}
+
+const MAX_WAIT_CAP_MS = 30_000;
+
+function partitionData(partitionIndex: number, errorCode: number, hw = -1, lso = -1, logStart = -1, records: Buffer | null = null): PartitionData {
+  return {
+    partitionIndex,
+    errorCode,
+    highWatermark: BigInt(hw),
+    lastStableOffset: BigInt(lso),
+    logStartOffset: BigInt(logStart),
+    abortedTransactions: null,
+    preferredReadReplica: -1,
+    records,
+  };
+}
+
+export const fetch = defineHandler<FetchRequest, FetchResponse>({
+  apiKey: ApiKey.Fetch,
+  name: 'Fetch',
+  ...specVersions(ApiKey.Fetch),
+  async handle(ctx, req) {
+    const { services } = ctx;
+    const image = services.image();
+    const v = ctx.apiVersion;
+    const replicaId = v >= 15 ? (req.replicaState?.replicaId ?? -1) : (req.replicaId ?? -1);
+    const requested: RequestedPartition[] = [];
+    const unresolved: Target[] = [];
+    for (const t of req.topics) {
+      const topic = v >= 13 ? image.topicById(t.topicId ?? ZERO_UUID) : image.topicByName(t.topic ?? '');
+      for (const p of t.partitions) {
+        const base = {
+          topic: topic?.name ?? t.topic ?? '',
+          topicId: topic?.id ?? t.topicId ?? ZERO_UUID,
+          partition: p.partition,
+          fetchOffset: Number(p.fetchOffset),
+          maxBytes: p.partitionMaxBytes,
+          currentLeaderEpoch: p.currentLeaderEpoch ?? -1,
+        };
+        if (!topic) unresolved.push({ ...base, error: v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, session: null });
+        else requested.push(base);
+      }
+    }
+    const forgotten = (req.forgottenTopicsData ?? []).map((f) => ({
+      topic: v >= 13 ? (image.topicById(f.topicId ?? ZERO_UUID)?.name ?? '') : (f.topic ?? ''),
+      partitions: f.partitions,
+    }));
+    const sessionId = v >= 7 ? req.sessionId ?? 0 : 0;
+    const epoch = v >= 7 ? req.sessionEpoch ?? FINAL_EPOCH : FINAL_EPOCH;
+    const resolution = services.fetchSessions.resolve(sessionId, epoch, requested, forgotten, services.nowMs());
+    if (resolution.kind === 'error') {
+      return { throttleTimeMs: 0, errorCode: resolution.errorCode, sessionId, responses: [] };
+    }
+    const incremental = resolution.kind === 'incremental';
+    const targets: Target[] = [
+      ...resolution.partitions.map((p) => ({ ...p, error: ErrorCode.NONE, session: 'lastHighWatermark' in p ? (p as SessionPartition) : null })),
+      ...unresolved,
+    ];
+    const maxWait = Math.min(Math.max(req.maxWaitMs, 0), MAX_WAIT_CAP_MS);
+    const minBytes = Math.max(req.minBytes, 0);
+    const responseMaxBytes = v >= 3 ? req.maxBytes ?? 0x7fffffff : 0x7fffffff;
+
+    const deadline = services.nowMs() + maxWait;
+    let result = await readAll(ctx, targets, responseMaxBytes, replicaId);
+    for (let round = 0; round < 1000 && result.bytes < minBytes && !result.anyError && targets.length > 0; round++) {
+      const left = deadline - services.nowMs();
+      if (left <= 0 || ctx.conn.isClosed) break;
+      await waitForData(ctx, targets, left);
+      result = await readAll(ctx, targets, responseMaxBytes, replicaId);
+    }
+
+    const byTopic = new Map<string, TopicResponse>();
+    result.parts.forEach((data, i) => {
+      const t = targets[i]!;
+      const s = t.session;
+      if (incremental && s && data.errorCode === ErrorCode.NONE && (data.records?.length ?? 0) === 0 &&
+        Number(data.highWatermark) === s.lastHighWatermark && Number(data.logStartOffset) === s.lastLogStartOffset &&
+        Number(data.lastStableOffset) === s.lastLastStableOffset) {
+        return; // nothing new for this partition: an incremental response leaves it out
+      }
+      if (s) {
+        s.lastHighWatermark = Number(data.highWatermark);
+        s.lastLogStartOffset = Number(data.logStartOffset);
+        s.lastLastStableOffset = Number(data.lastStableOffset);
+      }
+      const key = `${t.topicId}/${t.topic}`;
+      let tr = byTopic.get(key);
+      if (!tr) {
+        tr = { topic: t.topic, topicId: t.topicId, partitions: [] };
+        byTopic.set(key, tr);
+      }
+      tr.partitions.push(data);
+    });
+    const session = resolution.kind === 'full' || resolution.kind === 'incremental' ? resolution.session : null;
+    if (session) services.fetchSessions.bump(session);
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      sessionId: session?.id ?? 0,
+      responses: [...byTopic.values()],
+    };
+  },
+  errorResponse(_req, errorCode) {
+    return { throttleTimeMs: 0, errorCode, sessionId: 0, responses: [] };
+  },
+});
+
+async function readAll(ctx: RequestContext, targets: Target[], responseMaxBytes: number, replicaId: number): Promise<{ parts: PartitionData[]; bytes: number; anyError: boolean }> {
+  const rm = ctx.services.replicaManager;
+  let remaining = responseMaxBytes;
+  let bytes = 0;
+  let anyError = false;
+  const parts: PartitionData[] = [];
+  for (const t of targets) {
+    if (t.error !== ErrorCode.NONE) {
+      anyError = true;
+      parts.push(partitionData(t.partition, t.error));
+      continue;
+    }
+    const limit = Math.min(t.maxBytes, remaining);
+    const r = await rm.read(t.topic, t.partition, t.fetchOffset, limit, bytes === 0, replicaId, t.currentLeaderEpoch);
+    if (r.errorCode !== ErrorCode.NONE) anyError = true;
+    const n = r.records?.length ?? 0;
+    bytes += n;
+    remaining = Math.max(0, remaining - n);
+    parts.push(partitionData(t.partition, r.errorCode, r.highWatermark, r.lastStableOffset, r.logStartOffset, r.records ?? Buffer.alloc(0)));
+  }
+  return { parts, bytes, anyError };
+}
+
+/** Parks until any of the partitions may have new data, or `maxWaitMs` passes. */
+function waitForData(ctx: RequestContext, targets: Target[], maxWaitMs: number): Promise<void> {
+  const rm = ctx.services.replicaManager;
+  return new Promise((resolve) => {
+    const unsubscribes: Array<() => void> = [];
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      for (const u of unsubscribes) u();
+      ctx.conn.socket.off('close', finish);
+      resolve();
+    };
+    const timer = setTimeout(finish, maxWaitMs);
+    for (const t of targets) {
+      const p = rm.getPartition(t.topic, t.partition);
+      if (p) unsubscribes.push(p.onData(finish));
+    }
+    ctx.conn.socket.once('close', finish);
+  });
+}

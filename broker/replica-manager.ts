@@ -1,0 +1,286 @@
+// The partitions this broker hosts: opens and deletes their logs as the metadata image says,
+// appends produced batches as leader, serves reads up to the high watermark, and parks
+// acks=-1 produce requests until the high watermark passes them.
+import type { Logger } from 'pino';
+import type { LogManager } from '../log/log-manager.js';
+import type { LogConfig } from '../log/config.js';
+import type { MetadataImage } from '../kraft/image.js';
+import { ErrorCode } from '../wire/errors.js';
+import { scanBatches } from '../wire/record-batch.js';
+import type { BrokerConfig } from './config.js';
+import { Partition } from './partition.js';
+import { effectiveTopicConfig } from './topic-config.js';
+
+export interface AppendOutcome {
+  errorCode: number;
+  errorMessage: string | null;
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+}
+
+export interface ReadOutcome {
+  errorCode: number;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  records: Buffer | null;
+}
+
+const TOPIC_CONFIG_KEY = (topic: string) => topic;
+
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+export class ReplicaManager {
+  private readonly partitions = new Map<string, Partition>();
+  private applied: Promise<void> = Promise.resolve();
+  private appliedOffset = -1;
+  private readonly appliedWaiters: Array<{ offset: number; resolve: () => void }> = [];
+
+  constructor(
+    private readonly localId: number,
+    private readonly logs: LogManager,
+    private readonly config: BrokerConfig,
+    private readonly logger: Logger,
+    private readonly nowMs: () => number,
+  ) {}
+
+  getPartition(topic: string, partition: number): Partition | undefined {
+    return this.partitions.get(partitionKey(topic, partition));
+  }
+
+  allPartitions(): IterableIterator<Partition> {
+    return this.partitions.values();
+  }
+
+  /** The log settings of a topic: its overrides on top of the broker's defaults. */
+  logConfigFor(image: MetadataImage, topic: string): LogConfig {
+    const overrides = image.topicConfigs(TOPIC_CONFIG_KEY(topic));
+    const num = (name: string) => Number(effectiveTopicConfig(name, overrides, this.config));
+    return {
+      segmentBytes: num('segment.bytes'),
+      segmentMs: num('segment.ms'),
+      retentionMs: num('retention.ms'),
+      retentionBytes: num('retention.bytes'),
+      indexIntervalBytes: num('index.interval.bytes'),
+      segmentIndexBytes: num('segment.index.bytes'),
+      maxMessageBytes: num('max.message.bytes'),
+      flushIntervalMessages: num('flush.messages'),
+      flushIntervalMs: num('flush.ms'),
+      fileDeleteDelayMs: num('file.delete.delay.ms'),
+      messageTimestampType: effectiveTopicConfig('message.timestamp.type', overrides, this.config) === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+    };
+  }
+
+  /** Queues the application of a new image; images are applied one at a time, in order. */
+  applyImage(image: MetadataImage): Promise<void> {
+    this.applied = this.applied.then(() => this.doApply(image)).catch((err) => {
+      this.logger.error({ err }, 'failed to apply metadata image');
+    });
+    return this.applied;
+  }
+
+  /** Resolves once an image at or past `offset` has been applied (logs created, roles set). */
+  awaitApplied(offset: number): Promise<void> {
+    if (this.appliedOffset >= offset) return Promise.resolve();
+    return new Promise((resolve) => this.appliedWaiters.push({ offset, resolve }));
+  }
+
+  private async doApply(image: MetadataImage): Promise<void> {
+    const now = this.nowMs();
+    const wanted = new Set<string>();
+    for (const topic of image.topicsByName.values()) {
+      const logConfig = this.logConfigFor(image, topic.name);
+      for (const [index, reg] of topic.partitions) {
+        if (!reg.replicas.includes(this.localId)) continue;
+        const key = partitionKey(topic.name, index);
+        wanted.add(key);
+        let p = this.partitions.get(key);
+        if (!p) {
+          const log = await this.logs.getOrCreateLog(topic.name, index, logConfig);
+          p = new Partition(topic.name, index, topic.id, log, this.localId);
+          this.partitions.set(key, p);
+        } else {
+          p.topicId = topic.id;
+          p.log.updateConfig(logConfig);
+        }
+        p.updateRegistration(reg, now);
+      }
+    }
+    for (const [key, p] of this.partitions) {
+      if (wanted.has(key)) continue;
+      this.partitions.delete(key);
+      p.leaderId = -1;
+      p.abortHighWatermarkWaiters();
+      p.notifyData();
+      await this.logs.deleteLog(p.topic, p.index).catch((err) => this.logger.warn({ err, topic: p.topic, partition: p.index }, 'deleting log failed'));
+    }
+    this.appliedOffset = Math.max(this.appliedOffset, image.offset);
+    for (let i = this.appliedWaiters.length - 1; i >= 0; i--) {
+      const w = this.appliedWaiters[i]!;
+      if (w.offset <= this.appliedOffset) {
+        this.appliedWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+
+  /**
+   * Validates and appends one partition's records as leader. Reads only batch headers.
+   * acks=1 resolves once the bytes are written; acks=-1 once the high watermark passes them.
+   */
+  async appendRecords(topic: string, index: number, records: Buffer | null, acks: number, timeoutMs: number, produceVersion: number): Promise<AppendOutcome> {
+    const fail = (errorCode: number, errorMessage: string | null = null): AppendOutcome => ({
+      errorCode,
+      errorMessage,
+      baseOffset: -1,
+      logAppendTimeMs: -1,
+      logStartOffset: -1,
+    });
+    const p = this.getPartition(topic, index);
+    if (!p) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (!p.isLeader) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    if (!records || records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'empty record set');
+    const scan = scanBatches(records, { verifyCrc: true });
+    if (scan.error !== null) return fail(scan.error, scan.message ?? null);
+    if (produceVersion >= 3 && scan.batches.length !== 1) {
+      return fail(ErrorCode.INVALID_RECORD, 'Produce requests with version 3 and above must contain exactly one record batch');
+    }
+    const maxBytes = p.log.currentConfig.maxMessageBytes;
+    for (const b of scan.batches) {
+      if (b.size > maxBytes) return fail(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${b.size} bytes exceeds max.message.bytes ${maxBytes}`);
+      if (b.header.recordCount === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'batch without records');
+    }
+    const minIsr = Number(this.config.get('min.insync.replicas'));
+    if (acks === -1 && p.isr.length < Math.min(minIsr, p.replicas.length)) {
+      return fail(ErrorCode.NOT_ENOUGH_REPLICAS);
+    }
+    let appended;
+    try {
+      appended = p.log.appendAsLeader(records, p.leaderEpoch);
+    } catch (err) {
+      this.logger.error({ err, topic, partition: index }, 'append failed');
+      return fail(ErrorCode.KAFKA_STORAGE_ERROR);
+    }
+    const result: AppendOutcome = {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      baseOffset: appended.baseOffset,
+      logAppendTimeMs: appended.logAppendTimeMs,
+      logStartOffset: p.log.logStartOffset,
+    };
+    try {
+      await appended.written;
+    } catch (err) {
+      this.logger.error({ err, topic, partition: index }, 'write failed');
+      return fail(ErrorCode.KAFKA_STORAGE_ERROR);
+    }
+    p.onWritten(appended.lastOffset + 1);
+    if (acks === -1) {
+      const reached = await p.waitForHighWatermark(appended.lastOffset + 1, timeoutMs);
+      if (!reached) return fail(ErrorCode.REQUEST_TIMED_OUT);
+      if (p.highWatermark < appended.lastOffset + 1) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    }
+    return result;
+  }
+
+  /** ListOffsets for one partition (leader only). */
+  async listOffset(topic: string, index: number, timestamp: number, currentLeaderEpoch: number, isolationLevel: number): Promise<OffsetLookup> {
+    const p = this.getPartition(topic, index);
+    const fail = (errorCode: number): OffsetLookup => ({ errorCode, offset: -1, timestamp: -1, leaderEpoch: -1 });
+    if (!p) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (currentLeaderEpoch >= 0 && currentLeaderEpoch < p.leaderEpoch) return fail(ErrorCode.FENCED_LEADER_EPOCH);
+    if (currentLeaderEpoch > p.leaderEpoch) return fail(ErrorCode.UNKNOWN_LEADER_EPOCH);
+    if (!p.isLeader) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    const found = (offset: number, ts = -1): OffsetLookup => ({ errorCode: ErrorCode.NONE, offset, timestamp: ts, leaderEpoch: p.leaderEpoch });
+    void isolationLevel; // read_committed would answer the last stable offset (transactions, issue 4)
+    switch (timestamp) {
+      case LATEST_TIMESTAMP:
+        return found(p.highWatermark);
+      case EARLIEST_TIMESTAMP:
+      case EARLIEST_LOCAL_TIMESTAMP:
+        return found(p.log.logStartOffset);
+      case LATEST_TIERED_TIMESTAMP:
+        return { errorCode: ErrorCode.NONE, offset: -1, timestamp: -1, leaderEpoch: -1 };
+      case MAX_TIMESTAMP: {
+        const m = await p.log.maxTimestamp();
+        return m && m.offset < p.highWatermark ? found(m.offset, m.timestamp) : { errorCode: ErrorCode.NONE, offset: -1, timestamp: -1, leaderEpoch: -1 };
+      }
+      default: {
+        if (timestamp < 0) return fail(ErrorCode.INVALID_REQUEST);
+        const r = await p.log.offsetForTimestamp(timestamp);
+        if (!r || r.offset >= p.highWatermark) return { errorCode: ErrorCode.NONE, offset: -1, timestamp: -1, leaderEpoch: -1 };
+        return found(r.offset, r.timestamp);
+      }
+    }
+  }
+
+  /** DeleteRecords: moves the log start offset forward (offset -1 = the high watermark). */
+  async deleteRecords(topic: string, index: number, offset: number): Promise<{ errorCode: number; lowWatermark: number }> {
+    const p = this.getPartition(topic, index);
+    if (!p) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: -1 };
+    if (!p.isLeader) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, lowWatermark: -1 };
+    const target = offset === -1 ? p.highWatermark : offset;
+    if (target < 0 || target > p.highWatermark) return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, lowWatermark: -1 };
+    if (target > p.log.logStartOffset) {
+      try {
+        await p.log.deleteRecordsBefore(target);
+      } catch (err) {
+        this.logger.error({ err, topic, partition: index }, 'deleteRecords failed');
+        return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, lowWatermark: -1 };
+      }
+    }
+    return { errorCode: ErrorCode.NONE, lowWatermark: p.log.logStartOffset };
+  }
+
+  /**
+   * Reads whole batches from `fetchOffset`, never past the high watermark for consumers
+   * (replicaId < 0) or past the written end for followers.
+   */
+  async read(topic: string, index: number, fetchOffset: number, maxBytes: number, minOneBatch: boolean, replicaId: number, currentLeaderEpoch: number): Promise<ReadOutcome> {
+    const p = this.getPartition(topic, index);
+    const empty = (errorCode: number): ReadOutcome => ({
+      errorCode,
+      highWatermark: p ? p.highWatermark : -1,
+      lastStableOffset: p ? p.highWatermark : -1,
+      logStartOffset: p ? p.log.logStartOffset : -1,
+      records: null,
+    });
+    if (!p) return empty(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (currentLeaderEpoch >= 0 && currentLeaderEpoch < p.leaderEpoch) return empty(ErrorCode.FENCED_LEADER_EPOCH);
+    if (currentLeaderEpoch > p.leaderEpoch) return empty(ErrorCode.UNKNOWN_LEADER_EPOCH);
+    if (!p.isLeader) return empty(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    const hw = p.highWatermark;
+    const upTo = replicaId >= 0 ? p.writtenEndOffset : hw;
+    if (fetchOffset < p.log.logStartOffset || fetchOffset > p.writtenEndOffset) return empty(ErrorCode.OFFSET_OUT_OF_RANGE);
+    if (fetchOffset >= upTo || maxBytes <= 0) {
+      return { errorCode: ErrorCode.NONE, highWatermark: hw, lastStableOffset: hw, logStartOffset: p.log.logStartOffset, records: EMPTY };
+    }
+    try {
+      const r = await p.log.read(fetchOffset, maxBytes, upTo, minOneBatch);
+      if (r.error) return empty(ErrorCode.OFFSET_OUT_OF_RANGE);
+      return { errorCode: ErrorCode.NONE, highWatermark: hw, lastStableOffset: hw, logStartOffset: p.log.logStartOffset, records: r.records };
+    } catch (err) {
+      this.logger.error({ err, topic, partition: index }, 'read failed');
+      return empty(ErrorCode.KAFKA_STORAGE_ERROR);
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** ListOffsets special timestamps. */
+export const LATEST_TIMESTAMP = -1;
+export const EARLIEST_TIMESTAMP = -2;
+export const MAX_TIMESTAMP = -3;
+export const EARLIEST_LOCAL_TIMESTAMP = -4;
+export const LATEST_TIERED_TIMESTAMP = -5;
+
+export interface OffsetLookup {
+  errorCode: number;
+  offset: number;
+  timestamp: number;
+  leaderEpoch: number;
+}

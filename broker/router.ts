@@ -1,0 +1,108 @@
+// From a request frame to a response frame: decode the header, check the API and version
+// against the registered handlers, decode the body with the generated codec, call the
+// handler, encode the response with the same version.
+//
+// Malformed bytes, an unknown API key, or a version with no codec close the connection (as
+// Kafka does); ApiVersions of an unknown version gets a v0 body with UNSUPPORTED_VERSION so
+// clients can negotiate down.
+import type { Logger } from 'pino';
+import { API_SPECS, ApiKey } from '../wire/generated/api.js';
+import { decodeRequestHeader, encodeResponseHeader } from '../wire/header.js';
+import { DecodeError, Reader, Writer } from '../wire/primitives.js';
+import { ErrorCode } from '../wire/errors.js';
+import { NO_RESPONSE, type HandlerDef, type RequestContext, type RequestInfo } from './handler.js';
+import { MalformedRequestError, type Connection, type DispatchResult, type RequestDispatcher } from './network/connection.js';
+import type { BrokerServices } from './services.js';
+
+export class Router implements RequestDispatcher {
+  constructor(
+    private readonly services: BrokerServices,
+    private readonly handlers: ReadonlyMap<number, HandlerDef>,
+    private readonly listenerName: string,
+    private readonly logger: Logger,
+  ) {}
+
+  dispatch(conn: Connection, frame: Buffer): DispatchResult | Promise<DispatchResult> {
+    const r = new Reader(frame);
+    let header: RequestInfo;
+    try {
+      header = decodeRequestHeader(r);
+    } catch (e) {
+      throw new MalformedRequestError(e instanceof Error ? e.message : String(e));
+    }
+    conn.clientId = header.clientId;
+    const handler = this.handlers.get(header.apiKey);
+    if (!handler) throw new MalformedRequestError(`unsupported API key ${header.apiKey}`);
+    if (header.apiVersion < handler.minVersion || header.apiVersion > handler.maxVersion) {
+      if (header.apiKey === ApiKey.ApiVersions) return this.apiVersionsFallback(header);
+      throw new MalformedRequestError(`unsupported version ${header.apiVersion} of API ${handler.name}`);
+    }
+    const spec = API_SPECS[header.apiKey]!;
+    let body: unknown;
+    try {
+      body = spec.decodeRequest(r, header.apiVersion);
+    } catch (e) {
+      if (e instanceof DecodeError) throw new MalformedRequestError(`${handler.name} v${header.apiVersion}: ${e.message}`);
+      throw e;
+    }
+    const ctx: RequestContext = {
+      services: this.services,
+      conn,
+      request: header,
+      apiVersion: header.apiVersion,
+      logger: conn.logger,
+      listenerName: this.listenerName,
+    };
+    let result: unknown;
+    try {
+      result = handler.handle(ctx, body);
+    } catch (err) {
+      return this.onHandlerError(handler, header, body, err);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (res) => this.encode(header, res),
+        (err) => this.onHandlerError(handler, header, body, err),
+      );
+    }
+    return this.encode(header, result);
+  }
+
+  private onHandlerError(handler: HandlerDef, header: RequestInfo, body: unknown, err: unknown): DispatchResult {
+    this.logger.error({ err, api: handler.name, version: header.apiVersion }, 'handler failed');
+    if (!handler.errorResponse) throw err;
+    return this.encode(header, handler.errorResponse(body, ErrorCode.UNKNOWN_SERVER_ERROR, header.apiVersion));
+  }
+
+  private encode(header: RequestInfo, res: unknown): DispatchResult {
+    if (res === NO_RESPONSE) return null;
+    const spec = API_SPECS[header.apiKey]!;
+    const w = new Writer();
+    const sizePos = w.reserveInt32();
+    encodeResponseHeader(w, header.apiKey, header.apiVersion, header.correlationId);
+    spec.encodeResponse(w, header.apiVersion, res);
+    w.patchInt32(sizePos, w.length - 4);
+    return w.toChunks();
+  }
+
+  /** ApiVersions v0 body with UNSUPPORTED_VERSION and the supported ranges (Kafka's fallback). */
+  private apiVersionsFallback(header: RequestInfo): DispatchResult {
+    const spec = API_SPECS[ApiKey.ApiVersions]!;
+    const w = new Writer();
+    const sizePos = w.reserveInt32();
+    w.int32(header.correlationId);
+    spec.encodeResponse(w, 0, {
+      errorCode: ErrorCode.UNSUPPORTED_VERSION,
+      apiKeys: apiVersionRanges(this.handlers),
+      throttleTimeMs: 0,
+    });
+    w.patchInt32(sizePos, w.length - 4);
+    return w.toBuffer();
+  }
+}
+
+export function apiVersionRanges(handlers: ReadonlyMap<number, HandlerDef>): Array<{ apiKey: number; minVersion: number; maxVersion: number }> {
+  return [...handlers.values()]
+    .sort((a, b) => a.apiKey - b.apiKey)
+    .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
+}

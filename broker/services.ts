@@ -1,0 +1,27 @@
+// What handlers can reach: the configuration, the current metadata image, the controller,
+// the replica manager and the log manager. Handlers read metadata only from the image.
+import type { Logger } from 'pino';
+import type { MetadataImage } from '../kraft/image.js';
+import type { LogManager } from '../log/log-manager.js';
+import type { BrokerConfig } from './config.js';
+import type { ControllerClient } from './controller-client.js';
+import type { FetchSessionCache } from './fetch-session.js';
+import type { HandlerDef } from './handler.js';
+import type { ReplicaManager } from './replica-manager.js';
+
+export interface BrokerServices {
+  readonly config: BrokerConfig;
+  readonly nodeId: number;
+  readonly clusterId: string;
+  readonly logger: Logger;
+  nowMs(): number;
+  /** The latest published metadata image. */
+  image(): MetadataImage;
+  readonly controller: ControllerClient;
+  readonly replicaManager: ReplicaManager;
+  readonly logManager: LogManager;
+  readonly fetchSessions: FetchSessionCache;
+  readonly handlers: ReadonlyMap<number, HandlerDef>;
+  /** The node clients are told is the controller (KRaft: the active controller, or any live broker). */
+  controllerId(): number;
+}
