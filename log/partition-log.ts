@@ -524,6 +524,8 @@ export class PartitionLog {
   private storageFailure(err: unknown): unknown {
     if (err instanceof KafkaStorageError) return this.goOffline(err);
     if (isIoError(err)) return this.goOffline(err);
+    // Lost a race with segment deletion/truncation repeatedly: retriable, the log is fine.
+    if (err instanceof SegmentClosedError) return new KafkaStorageError(err.message, { cause: err });
     return err;
   }
 
@@ -594,9 +596,11 @@ export class PartitionLog {
         }
         return { records: EMPTY, error: null };
       } catch (err) {
-        if (err instanceof SegmentClosedError && attempt < 3) {
-          if (startOffset < this._logStartOffset) return { records: EMPTY, error: 'OFFSET_OUT_OF_RANGE' };
-          continue;
+        if (err instanceof SegmentClosedError) {
+          // Raced with a deletion or truncation: look again at the current segments.
+          if (this.closed) throw new KafkaStorageError(`log ${this.topic}-${this.partition} is closed`);
+          if (startOffset < this._logStartOffset || startOffset > this._logEndOffset) return { records: EMPTY, error: 'OFFSET_OUT_OF_RANGE' };
+          if (attempt < 3) continue;
         }
         throw this.storageFailure(err);
       }

@@ -76,6 +76,8 @@ export class LogSegment {
   private cHead = 0;
   private cBytes = 0;
 
+  /** Bumped by every truncation, so reads racing with one retry instead of failing. */
+  private truncations = 0;
   private refs = 0;
   private closing: Promise<void> | null = null;
   private closeResolve: (() => void) | null = null;
@@ -254,7 +256,8 @@ export class LogSegment {
    */
   async readBytes(pos: number, len: number): Promise<Buffer> {
     if (len <= 0) return EMPTY;
-    if (pos + len > this.size) throw new Error(`read past segment end: ${pos}+${len} > ${this.size}`);
+    // Only a truncation racing with this read can make it reach past the end: retry.
+    if (pos + len > this.size) throw new SegmentClosedError(`read past segment ${this.baseOffset} end: ${pos}+${len} > ${this.size}`);
     const cs = this.cacheStart;
     if (pos >= cs) {
       const i = this.cacheEntryAt(pos);
@@ -275,9 +278,16 @@ export class LogSegment {
 
   private async readFile(out: Buffer, offset: number, len: number, pos: number): Promise<void> {
     if (this.closed || this.closing) throw new SegmentClosedError(`segment ${this.baseOffset} is closed`);
+    const truncations = this.truncations;
     this.refs++;
     try {
       await preadInto(this.fd, out, offset, len, pos);
+    } catch (err) {
+      // A short read because the file was truncated meanwhile is a race, not a broken disk.
+      if ((err as NodeJS.ErrnoException).code === 'ESHORTREAD' && truncations !== this.truncations) {
+        throw new SegmentClosedError(`segment ${this.baseOffset} was truncated during a read`);
+      }
+      throw err;
     } finally {
       this.release();
     }
@@ -411,13 +421,15 @@ export class LogSegment {
     const start = offsetIndex.lastPosition();
     const r = new ChunkReader(this, this.size, SCAN_CHUNK);
     let pos = start;
-    let next = offsetIndex.entries > 0 ? offsetIndex.lastOffset() : this.baseOffset;
+    let next = this.baseOffset;
     while (pos < this.size) {
       if (!(await r.ensure(pos, BATCH_HEADER_SIZE))) return false;
+      const size = batchSize(r.slice(pos, BATCH_HEADER_SIZE), 0);
+      if (size < BATCH_HEADER_SIZE || pos + size > this.size) return false;
       const h = r.header(pos);
-      if (h.size < BATCH_HEADER_SIZE || pos + h.size > this.size || h.baseOffset < this.baseOffset || h.lastOffset < h.baseOffset) {
-        return false;
-      }
+      if (h.baseOffset < this.baseOffset || h.lastOffset < h.baseOffset || h.baseOffset < next) return false;
+      // The last index entry must point at the batch whose last offset it names.
+      if (pos === start && offsetIndex.entries > 0 && h.lastOffset !== offsetIndex.lastOffset()) return false;
       if (h.maxTimestamp > this.maxTimestamp) {
         this.maxTimestamp = h.maxTimestamp;
         this.offsetOfMaxTimestamp = h.lastOffset;
@@ -428,9 +440,9 @@ export class LogSegment {
     if (timeIndex.entries > 0 && timeIndex.lastOffset() >= next) return false;
     this.nextOffset = next;
     this.bytesSinceLastIndexEntry = this.size - start;
-    if (this.size > 0) {
-      if (!(await r.ensure(0, BATCH_HEADER_SIZE))) return false;
-      this.rollingBasedTimestamp = r.header(0).maxTimestamp;
+    if (this.size >= BATCH_HEADER_SIZE) {
+      const first = r.has(0, BATCH_HEADER_SIZE) ? r.slice(0, BATCH_HEADER_SIZE) : await this.readBytes(0, BATCH_HEADER_SIZE);
+      this.rollingBasedTimestamp = readBatchHeader(first, 0).maxTimestamp;
     }
     return true;
   }
@@ -439,7 +451,7 @@ export class LogSegment {
    * Scans every batch (length, magic, CRC32C, increasing offsets), rebuilds both indexes and
    * truncates the file after the last valid batch. Returns the number of bytes truncated.
    */
-  async recover(config: LogConfig, startOffset = this.baseOffset): Promise<number> {
+  async recover(config: LogConfig): Promise<number> {
     const max = maxIndexEntries(config);
     this.offsetIndex = new OffsetIndex(this.baseOffset, max.offset);
     this.timeIndex = new TimeIndex(this.baseOffset, max.time);
@@ -451,7 +463,7 @@ export class LogSegment {
     const fileSize = this.size;
     const r = new ChunkReader(this, fileSize, SCAN_CHUNK);
     let pos = 0;
-    let expected = Math.max(startOffset, this.baseOffset);
+    let expected = this.baseOffset;
     scan: while (pos < fileSize) {
       // One round: a chunk from pos, at least the whole first batch when its length is sane.
       let len = Math.min(fileSize - pos, SCAN_CHUNK);
@@ -498,6 +510,7 @@ export class LogSegment {
     const { batch, maxTsBefore, offsetOfMaxTsBefore } = await this.findBatch(offset, from);
     if (batch === null) return null;
     const pos = batch.position;
+    this.truncations++;
     await ftruncate(this.fd, pos);
     this.size = this.writtenSize = pos;
     this.dirty = true;
@@ -612,8 +625,9 @@ class ChunkReader {
   /** Makes [pos, pos+len) available; false when it would extend past the end. */
   async ensure(pos: number, len: number): Promise<boolean> {
     if (this.has(pos, len)) return true;
-    if (pos + len > this.end || len <= 0) return false;
-    const size = Math.min(this.end - pos, Math.max(len, this.chunkSize));
+    const end = Math.min(this.end, this.seg.size);
+    if (pos + len > end || len <= 0) return false;
+    const size = Math.min(end - pos, Math.max(len, this.chunkSize));
     this.buf = await this.seg.readBytes(pos, size);
     this.start = pos;
     return true;

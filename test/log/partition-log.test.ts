@@ -492,3 +492,22 @@ describe('PartitionLog I/O errors', () => {
 function batchWithStep(count: number, ts: number, step: number): Buffer {
   return encodeRecordBatch({ records: Array.from({ length: count }, (_, i) => ({ value: `s${i}`, timestamp: ts + i * step })) });
 }
+
+describe('PartitionLog flush', () => {
+  it('fsyncs on demand, shares concurrent flushes, and honours flush.messages', async () => {
+    const log = await openLog(tempDir());
+    for (let i = 0; i < 5; i++) log.appendAsLeader(batch(2), 0);
+    expect(log.recoveryPoint).toBe(0);
+    const fsyncs = log.stats.fsyncs;
+    await Promise.all([log.flush(), log.flush(), log.flush()]);
+    expect(log.recoveryPoint).toBe(10);
+    expect(log.stats.fsyncs - fsyncs).toBeLessThanOrEqual(2);
+    log.updateConfig({ ...log.currentConfig, flushIntervalMessages: 4 });
+    log.appendAsLeader(batch(2), 0);
+    expect(log.recoveryPoint).toBe(10);
+    await log.appendAsLeader(batch(2), 0).written; // 4 unflushed messages: flushes by itself
+    for (let i = 0; i < 50 && log.recoveryPoint < 14; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(log.recoveryPoint).toBe(14);
+    await log.close();
+  });
+});
