@@ -616,7 +616,7 @@ export class MetadataDelta {
       if (original !== undefined) this._deletedTopics.set(topic.id, original);
     }
     this._changedPartitions.delete(topic.id);
-    this.removeConfigResource(2, topic.name);
+    this.removeConfigResource(ConfigResourceType.TOPIC, topic.name);
   }
 
   // --- configs -------------------------------------------------------------------------------
