@@ -33,8 +33,12 @@ export function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
+/** Told when this broker becomes or stops being the leader of a partition (coordinators load/unload). */
+export type LeadershipListener = (event: { topic: string; partition: number; isLeader: boolean; leaderEpoch: number; deleted: boolean }) => void;
+
 export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
+  private readonly leadershipListeners = new Set<LeadershipListener>();
   private applied: Promise<void> = Promise.resolve();
   private appliedOffset = -1;
   private readonly appliedWaiters: Array<{ offset: number; resolve: () => void }> = [];
@@ -46,6 +50,21 @@ export class ReplicaManager {
     private readonly logger: Logger,
     private readonly nowMs: () => number,
   ) {}
+
+  onLeadershipChange(listener: LeadershipListener): () => void {
+    this.leadershipListeners.add(listener);
+    return () => this.leadershipListeners.delete(listener);
+  }
+
+  private emitLeadership(event: Parameters<LeadershipListener>[0]): void {
+    for (const l of this.leadershipListeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.logger.error({ err, topic: event.topic, partition: event.partition }, 'leadership listener failed');
+      }
+    }
+  }
 
   getPartition(topic: string, partition: number): Partition | undefined {
     return this.partitions.get(partitionKey(topic, partition));
@@ -106,13 +125,20 @@ export class ReplicaManager {
           p.topicId = topic.id;
           p.log.updateConfig(logConfig);
         }
+        const wasLeader = p.isLeader;
+        const oldEpoch = p.leaderEpoch;
         p.updateRegistration(reg, now);
+        if (p.isLeader !== wasLeader || (p.isLeader && p.leaderEpoch !== oldEpoch)) {
+          this.emitLeadership({ topic: topic.name, partition: index, isLeader: p.isLeader, leaderEpoch: p.leaderEpoch, deleted: false });
+        }
       }
     }
     for (const [key, p] of this.partitions) {
       if (wanted.has(key)) continue;
       this.partitions.delete(key);
+      const wasLeader = p.isLeader;
       p.leaderId = -1;
+      if (wasLeader) this.emitLeadership({ topic: p.topic, partition: p.index, isLeader: false, leaderEpoch: p.leaderEpoch, deleted: true });
       p.abortHighWatermarkWaiters();
       p.notifyData();
       await this.logs.deleteLog(p.topic, p.index).catch((err) => this.logger.warn({ err, topic: p.topic, partition: p.index }, 'deleting log failed'));
