@@ -191,11 +191,17 @@ export class LogManager {
     return this.logs.get(partitionDirName(log.topic, log.partition))?.logDir;
   }
 
-  /** The existing log, or a new empty one in the log dir with the fewest partitions. */
-  getOrCreateLog(topic: string, partition: number, config: LogConfig = this.defaults): Promise<PartitionLog> {
+  /**
+   * The existing log (given `config`, when passed: logs found at startup were opened with the
+   * defaults), or a new empty one in the log dir with the fewest partitions.
+   */
+  getOrCreateLog(topic: string, partition: number, config?: LogConfig): Promise<PartitionLog> {
     const key = partitionDirName(topic, partition);
     const existing = this.logs.get(key);
-    if (existing) return Promise.resolve(existing.log);
+    if (existing) {
+      if (config) existing.log.updateConfig(config);
+      return Promise.resolve(existing.log);
+    }
     const inFlight = this.creating.get(key);
     if (inFlight) return inFlight;
     if (this.closed) return Promise.reject(new Error('log manager is closed'));
@@ -206,7 +212,7 @@ export class LogManager {
         dir: path.join(logDir, key),
         topic,
         partition,
-        config,
+        config: config ?? this.defaults,
         logger: this.logger,
         clock: this.clock,
         tailCacheBytes: this.tailCacheBytes,
