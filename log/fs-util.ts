@@ -4,25 +4,6 @@
 
 import fs from 'node:fs';
 
-/** pwritev of all `bufs` at `position`; libuv loops over partial writes and IOV_MAX. Resolves with bytes written. */
-export function writev(fd: number, bufs: Buffer[], position: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    fs.writev(fd, bufs, position, (err, n) => (err ? reject(err) : resolve(n)));
-  });
-}
-
-/** Reads exactly `length` bytes at `position` into a new buffer; fewer only at end of file. */
-export async function pread(fd: number, length: number, position: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    const n = await readOnce(fd, buf, done, length - done, position + done);
-    if (n === 0) return buf.subarray(0, done);
-    done += n;
-  }
-  return buf;
-}
-
 /** Reads into `buf[offset, offset+length)` at `position`; throws on a short read. */
 export async function preadInto(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<void> {
   let done = 0;
