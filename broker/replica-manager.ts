@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { LogManager } from '../log/log-manager.js';
 import type { LogConfig } from '../log/config.js';
+import { RecordTooLargeError } from '../log/errors.js';
 import type { MetadataImage } from '../kraft/image.js';
 import { ErrorCode } from '../wire/errors.js';
 import { scanBatches } from '../wire/record-batch.js';
@@ -187,6 +188,7 @@ export class ReplicaManager {
     try {
       appended = p.log.appendAsLeader(records, p.leaderEpoch);
     } catch (err) {
+      if (err instanceof RecordTooLargeError) return fail(ErrorCode.MESSAGE_TOO_LARGE, err.message);
       this.logger.error({ err, topic, partition: index }, 'append failed');
       return fail(ErrorCode.KAFKA_STORAGE_ERROR);
     }
