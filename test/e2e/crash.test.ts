@@ -11,9 +11,10 @@ import { sleep, topicName, withTimeout } from '../support/util.js';
 const TOPIC = topicName('crash');
 const PARTITIONS = 2;
 const SENDERS = 4; // concurrent send() calls, so requests are in flight when the kill lands
-const BATCH = 50;
-const KILL_AFTER_ACKED = 3_000; // kill once this many records are acknowledged...
-const KILL_AFTER_MS = 5_000; // ...or after this long, whichever comes first
+const BATCH = 100;
+const PAD = '.'.repeat(500); // ~50 KB batches: big writes, more chances to tear one
+const KILL_AFTER_ACKED = 20_000; // kill once this many records are acknowledged...
+const KILL_AFTER_MS = 6_000; // ...or after this long, whichever comes first
 const SEND_LIMIT_MS = 20_000;
 const AFTER_RESTART = 1_000;
 
@@ -45,7 +46,7 @@ describe('SIGKILL mid-stream, restart on the same data dir', () => {
       const sender = async () => {
         while (!killed && Date.now() - t0 < SEND_LIMIT_MS) {
           const values: string[] = [];
-          for (let k = 0; k < BATCH; k++) values.push(`before-${next++}`);
+          for (let k = 0; k < BATCH; k++) values.push(`before-${next++}-${PAD}`);
           try {
             await producer.send({
               topic: TOPIC,
@@ -68,6 +69,7 @@ describe('SIGKILL mid-stream, restart on the same data dir', () => {
       })();
       await withTimeout(Promise.all([killer, ...Array.from({ length: SENDERS }, sender)]), SEND_LIMIT_MS + 30_000, 'producing until the kill');
     });
+    console.info(`crash test: ${acked.size} records acknowledged, ${next} attempted, killed after ${Date.now() - t0} ms`);
     expect(errorsBeforeKill, 'produce errors before the kill').toEqual([]);
     expect(acked.size, 'records acknowledged before the kill').toBeGreaterThan(0);
 
@@ -85,6 +87,7 @@ describe('SIGKILL mid-stream, restart on the same data dir', () => {
       expect(r.key?.toString('utf8')).toBe(`k${v.length % 7}-${v}`);
     }
     const counts = expectContiguousOffsets(afterCrash);
+    console.info(`crash test: ${afterCrash.length} records readable after restart (${[...counts].map(([p, n]) => `p${p}=${n}`).join(' ')})`);
 
     // ListOffsets after recovery agrees with what is readable.
     const k2 = kafkajs(broker.bootstrap, 'e2e-crash-after');
