@@ -10,9 +10,9 @@
  * counts as flexible: an ApiVersions v5 request is read with header v2, as Kafka does.
  */
 import { API_SPECS, ApiKey } from './generated/api.js';
-import { decodeRequestHeader as decodeRequestHeaderData } from './generated/messages/request-header.js';
-import { encodeResponseHeader as encodeResponseHeaderData } from './generated/messages/response-header.js';
-import { DecodeError, type Reader, type Writer } from './primitives.js';
+import { decodeRequestHeader as decodeRequestHeaderData, encodeRequestHeader as encodeRequestHeaderData } from './generated/messages/request-header.js';
+import { decodeResponseHeader as decodeResponseHeaderData, encodeResponseHeader as encodeResponseHeaderData } from './generated/messages/response-header.js';
+import { DecodeError, Writer, type Reader } from './primitives.js';
 
 export interface DecodedRequestHeader {
   apiKey: number;
@@ -78,4 +78,34 @@ export function decodeRequestHeader(r: Reader): DecodedRequestHeader {
 /** Writes the response header (v0 or v1) for a response to `apiKey` at `apiVersion`. */
 export function encodeResponseHeader(w: Writer, apiKey: number, apiVersion: number, correlationId: number): void {
   encodeResponseHeaderData(w, responseHeaderVersion(apiKey, apiVersion), { correlationId });
+}
+
+// The client side, for the broker's own outgoing requests (replica fetchers, the quorum
+// driver), the benchmark's load generator and tests.
+
+/** Writes the request header for `apiKey` at `apiVersion` (v0, v1 or v2 as Kafka chooses). */
+export function encodeRequestHeader(w: Writer, apiKey: number, apiVersion: number, correlationId: number, clientId: string | null): void {
+  encodeRequestHeaderData(w, requestHeaderVersion(apiKey, apiVersion), {
+    requestApiKey: apiKey,
+    requestApiVersion: apiVersion,
+    correlationId,
+    clientId,
+  });
+}
+
+/** Reads a response header and returns its correlation id. */
+export function decodeResponseHeader(r: Reader, apiKey: number, apiVersion: number): number {
+  return decodeResponseHeaderData(r, responseHeaderVersion(apiKey, apiVersion)).correlationId;
+}
+
+/** A whole request frame (size prefix, header, body) encoded with the generated codec. */
+export function encodeRequestFrame(apiKey: number, apiVersion: number, correlationId: number, clientId: string | null, body: unknown): Buffer {
+  const spec = API_SPECS[apiKey];
+  if (!spec) throw new Error(`unknown API key ${apiKey}`);
+  const w = new Writer();
+  const sizePos = w.reserveInt32();
+  encodeRequestHeader(w, apiKey, apiVersion, correlationId, clientId);
+  spec.encodeRequest(w, apiVersion, body);
+  w.patchInt32(sizePos, w.length - 4);
+  return w.toBuffer();
 }
