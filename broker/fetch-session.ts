@@ -100,7 +100,8 @@ export class FetchSessionCache {
     let id = this.nextId;
     while (id === 0 || this.sessions.has(id)) id = (id + 1) & 0x7fffffff;
     this.nextId = (id + 1) & 0x7fffffff;
-    const session: FetchSession = { id, epoch: 1, partitions: new Map(), lastUsedMs: nowMs };
+    // Bumped to 1 when the full response goes out: the next request must carry epoch 1.
+    const session: FetchSession = { id, epoch: 0, partitions: new Map(), lastUsedMs: nowMs };
     this.sessions.set(id, session);
     return session;
   }
