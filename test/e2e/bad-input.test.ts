@@ -15,26 +15,45 @@
 // - CreateTopics with an illegal name: INVALID_TOPIC_EXCEPTION (17).
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ApiKey } from '../../wire/generated/api.js';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { createTopics, kafkajs, withProducer } from '../support/clients.js';
+import { withClient } from '../support/kafka-client.js';
 import { kcatConsume, kcatPath, type KcatRecord } from '../support/kcat.js';
 import {
   ApiKeys,
   apiVersionsRequest,
   BATCH_HEADER_SIZE,
-  createTopicsV2Request,
   decodeApiVersionsResponse,
-  decodeCreateTopicsV2Response,
-  decodeMetadataV1Response,
-  decodeProduceV3Response,
   encodeRecordBatch,
   Err,
-  metadataV1Request,
-  produceV3Request,
   requestHeader,
   responseCorrelationId,
 } from '../support/protocol.js';
 import { probeApiVersions, probeMetadata, RawConnection, withConnection } from '../support/raw-client.js';
+
+// Well-formed requests go through the project's generated codecs (KafkaTestClient); malformed
+// ones are built by hand (support/protocol.ts), since no codec would produce them.
+
+/** Produce v3 of one batch to one partition; returns the partition's error code. */
+async function produceV3(port: number, topic: string, records: Buffer): Promise<{ name: string; errorCode: number }> {
+  return withClient(port, async (c) => {
+    const resp = await c.send(ApiKey.Produce, 3, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 10_000,
+      topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+    });
+    expect(resp.responses).toHaveLength(1);
+    expect(resp.responses[0]!.partitionResponses).toHaveLength(1);
+    return { name: resp.responses[0]!.name, errorCode: resp.responses[0]!.partitionResponses[0]!.errorCode };
+  });
+}
+
+/** Metadata v1 for the given topics (null = all). */
+async function metadataV1(port: number, topics: string[] | null) {
+  return withClient(port, (c) => c.send(ApiKey.Metadata, 1, { topics: topics === null ? null : topics.map((name) => ({ name })) }));
+}
 
 const SOCKET_REQUEST_MAX_BYTES = 1_048_576;
 const MESSAGE_MAX_BYTES = 65_536;
@@ -162,6 +181,8 @@ describe('bad input over raw connections', () => {
       // The connection stays usable: a supported version negotiates normally.
       const ok = decodeApiVersionsResponse(await c.request(apiVersionsRequest(3, 43)), 3);
       expect(ok.errorCode).toBe(Err.NONE);
+      const generated = await withClient(broker.port, (k) => k.send(ApiKey.ApiVersions, 3, { clientSoftwareName: 'e2e', clientSoftwareVersion: '1' }));
+      expect(generated.apiKeys).toEqual(ok.apiKeys);
       // And it advertises the versions the raw tests below use.
       const range = (k: number) => ok.apiKeys.find((a) => a.apiKey === k);
       for (const [key, v] of [[ApiKeys.Produce, 3], [ApiKeys.Metadata, 1], [ApiKeys.CreateTopics, 2]] as const) {
@@ -192,43 +213,37 @@ describe('bad input over raw connections', () => {
       { key: Buffer.from('bad'), value: Buffer.from('crc two') },
     ]);
     batch[BATCH_HEADER_SIZE + 6] = batch[BATCH_HEADER_SIZE + 6]! ^ 0x5a; // inside the records, covered by the CRC
-    await withConnection(broker.port, async (c) => {
-      const resp = decodeProduceV3Response(await c.request(produceV3Request(c.correlationId(), { topic: KEEP, partition: 0, records: batch })));
-      expect(resp.responses).toHaveLength(1);
-      expect(resp.responses[0]!.partitions[0]!.errorCode).toBe(Err.CORRUPT_MESSAGE);
-    });
+    expect(await produceV3(broker.port, KEEP, batch)).toEqual({ name: KEEP, errorCode: Err.CORRUPT_MESSAGE });
   });
 
   it('a batch over max.message.bytes: MESSAGE_TOO_LARGE, nothing appended', async () => {
     const batch = encodeRecordBatch([{ key: null, value: Buffer.alloc(MESSAGE_MAX_BYTES + 1024, 0x61) }]);
     expect(batch.length).toBeLessThan(SOCKET_REQUEST_MAX_BYTES);
-    await withConnection(broker.port, async (c) => {
-      const resp = decodeProduceV3Response(await c.request(produceV3Request(c.correlationId(), { topic: KEEP, partition: 0, records: batch })));
-      expect(resp.responses[0]!.partitions[0]!.errorCode).toBe(Err.MESSAGE_TOO_LARGE);
-    });
+    expect(await produceV3(broker.port, KEEP, batch)).toEqual({ name: KEEP, errorCode: Err.MESSAGE_TOO_LARGE });
   });
 
   it('metadata and produce for an unknown topic with auto-create off: UNKNOWN_TOPIC_OR_PARTITION', async () => {
     const topic = 'no-such-topic';
-    await withConnection(broker.port, async (c) => {
-      const md = decodeMetadataV1Response(await c.request(metadataV1Request(c.correlationId(), [topic])));
-      expect(md.topics.map((t) => [t.name, t.errorCode])).toEqual([[topic, Err.UNKNOWN_TOPIC_OR_PARTITION]]);
-      const batch = encodeRecordBatch([{ key: null, value: Buffer.from('nowhere') }]);
-      const resp = decodeProduceV3Response(await c.request(produceV3Request(c.correlationId(), { topic, partition: 0, records: batch })));
-      expect(resp.responses.map((r) => [r.name, r.partitions[0]!.errorCode])).toEqual([[topic, Err.UNKNOWN_TOPIC_OR_PARTITION]]);
-      // Still not created.
-      const md2 = decodeMetadataV1Response(await c.request(metadataV1Request(c.correlationId(), [topic])));
-      expect(md2.topics[0]!.errorCode).toBe(Err.UNKNOWN_TOPIC_OR_PARTITION);
-    });
+    const md = await metadataV1(broker.port, [topic]);
+    expect(md.topics.map((t) => [t.name, t.errorCode])).toEqual([[topic, Err.UNKNOWN_TOPIC_OR_PARTITION]]);
+    const batch = encodeRecordBatch([{ key: null, value: Buffer.from('nowhere') }]);
+    expect(await produceV3(broker.port, topic, batch)).toEqual({ name: topic, errorCode: Err.UNKNOWN_TOPIC_OR_PARTITION });
+    // Still not created.
+    const md2 = await metadataV1(broker.port, [topic]);
+    expect(md2.topics.map((t) => [t.name, t.errorCode])).toEqual([[topic, Err.UNKNOWN_TOPIC_OR_PARTITION]]);
   });
 
   it('CreateTopics with an invalid name: INVALID_TOPIC_EXCEPTION', async () => {
     const names = ['bad/name', 'x'.repeat(250), '..', 'spaces are bad'];
-    await withConnection(broker.port, async (c) => {
-      const resp = decodeCreateTopicsV2Response(await c.request(createTopicsV2Request(c.correlationId(), names.map((name) => ({ name })))));
-      expect(resp.topics.map((t) => [t.name, t.errorCode])).toEqual(names.map((n) => [n, Err.INVALID_TOPIC_EXCEPTION]));
-      const md = decodeMetadataV1Response(await c.request(metadataV1Request(c.correlationId(), null)));
-      for (const n of names) expect(md.topics.map((t) => t.name)).not.toContain(n);
-    });
+    const resp = await withClient(broker.port, (c) =>
+      c.send(ApiKey.CreateTopics, 2, {
+        topics: names.map((name) => ({ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] })),
+        timeoutMs: 10_000,
+        validateOnly: false,
+      }),
+    );
+    expect(resp.topics.map((t) => [t.name, t.errorCode])).toEqual(names.map((n) => [n, Err.INVALID_TOPIC_EXCEPTION]));
+    const md = await metadataV1(broker.port, null);
+    for (const n of names) expect(md.topics.map((t) => t.name)).not.toContain(n);
   });
 });

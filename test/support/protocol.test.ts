@@ -5,7 +5,10 @@
 
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { ApiKey } from '../../wire/generated/api.js';
+import { encodeRequestFrame } from '../../wire/header.js';
 import {
+  apiVersionsRequest,
   createTopicsV2Request,
   crc32c,
   encodeRecordBatch,
@@ -50,6 +53,25 @@ describe('raw protocol codecs', () => {
       Buffer.from([0, 0, 0, 1, 0, 0, 0, 0]), //   [ partition 0
     ]).toString('hex');
     expect(prefix).toBe(expectedPrefix);
+  });
+
+  it('the generated codecs encode the same request bytes as the hand-written ones', () => {
+    const gen = (key: number, version: number, corr: number, b: unknown) => encodeRequestFrame(key, version, corr, 'e2e-raw', b).subarray(4).toString('hex');
+    expect(gen(ApiKey.Metadata, 1, 9, { topics: [{ name: 'a' }, { name: 'topic-b' }] })).toBe(metadataV1Request(9, ['a', 'topic-b']).toString('hex'));
+    expect(gen(ApiKey.Metadata, 1, 9, { topics: null })).toBe(metadataV1Request(9, null).toString('hex'));
+    const records = encodeRecordBatch([{ key: Buffer.from('k'), value: Buffer.from('v') }]);
+    expect(
+      gen(ApiKey.Produce, 3, 5, { transactionalId: null, acks: -1, timeoutMs: 10_000, topicData: [{ name: 't', partitionData: [{ index: 2, records }] }] }),
+    ).toBe(produceV3Request(5, { topic: 't', partition: 2, records }).toString('hex'));
+    expect(
+      gen(ApiKey.CreateTopics, 2, 3, {
+        topics: [{ name: 'bad/name', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+        timeoutMs: 10_000,
+        validateOnly: false,
+      }),
+    ).toBe(createTopicsV2Request(3, [{ name: 'bad/name' }]).toString('hex'));
+    expect(gen(ApiKey.ApiVersions, 3, 4, { clientSoftwareName: 'kafka-ts-e2e', clientSoftwareVersion: '0.1.0' })).toBe(apiVersionsRequest(3, 4).toString('hex'));
+    expect(gen(ApiKey.ApiVersions, 0, 4, {})).toBe(apiVersionsRequest(0, 4).toString('hex'));
   });
 
   it("wire/record-batch's encoder agrees with the hand-written one and with kafkajs's decoder", async () => {
