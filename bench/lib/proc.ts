@@ -1,0 +1,146 @@
+// Processes of a benchmark run: start them pinned to a core, read their CPU time and memory
+// from /proc, and make sure every one is stopped (normal end, error, Ctrl-C).
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let tasksetPath: string | null | undefined;
+
+/** The taskset binary, or null when it is missing (then nothing is pinned, and the report says so). */
+export function taskset(): string | null {
+  if (tasksetPath !== undefined) return tasksetPath;
+  tasksetPath = null;
+  for (const p of ['/usr/bin/taskset', '/bin/taskset', '/usr/local/bin/taskset']) {
+    try {
+      execFileSync(p, ['--version'], { stdio: 'ignore' });
+      tasksetPath = p;
+      break;
+    } catch {
+      // not here
+    }
+  }
+  return tasksetPath;
+}
+
+export function cpuCount(): number {
+  try {
+    return Number(execFileSync('nproc', { encoding: 'utf8' }).trim()) || 1;
+  } catch {
+    return 1;
+  }
+}
+
+/** Pins this process (all its threads) to `cpu`; returns false when that is not possible. */
+export function pinSelf(cpu: number): boolean {
+  const ts = taskset();
+  if (!ts) return false;
+  try {
+    execFileSync(ts, ['-a', '-c', '-p', String(cpu), String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const children = new Set<ChildProcess>();
+
+/** Spawns `node args…`, pinned to `cpu` with taskset when there is one (cpu null: unpinned). */
+export function spawnNode(args: string[], cpu: number | null, opts: SpawnOptions): ChildProcess {
+  const ts = cpu === null ? null : taskset();
+  const child = ts ? spawn(ts, ['-c', String(cpu), process.execPath, ...args], opts) : spawn(process.execPath, args, opts);
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
+export function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Kills every child still running (synchronous: usable from 'exit' handlers). */
+export function killAllChildren(): void {
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+let cleanupInstalled = false;
+/** On Ctrl-C, SIGTERM, an uncaught error or a normal exit: every started process is killed. */
+export function installCleanup(onSignal?: () => Promise<void>): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.on('exit', killAllChildren);
+  const bail = (why: string, code: number) => {
+    process.stderr.write(`\nbench: ${why}, stopping every process started\n`);
+    const done = () => {
+      killAllChildren();
+      process.exit(code);
+    };
+    if (onSignal) onSignal().then(done, done);
+    else done();
+    setTimeout(done, 5_000).unref();
+  };
+  process.once('SIGINT', () => bail('interrupted', 130));
+  process.once('SIGTERM', () => bail('terminated', 143));
+  process.once('uncaughtException', (err) => {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    bail('uncaught error', 1);
+  });
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; null if unreadable. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state): utime is field 14, stime field 15.
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return (utime + stime) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
+/** Memory of a process from /proc/<pid>/status, in bytes: VmRSS now and VmHWM (peak RSS). */
+export function memory(pid: number): { rss: number; peakRss: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name: string) => {
+      const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
+      return m ? Number(m[1]) * 1024 : 0;
+    };
+    return { rss: kb('VmRSS'), peakRss: kb('VmHWM') };
+  } catch {
+    return null;
+  }
+}
+
+export function cpuModel(): string {
+  try {
+    const out = execFileSync('lscpu', { encoding: 'utf8' });
+    return /^Model name:\s*(.+)$/m.exec(out)?.[1]?.trim() ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
