@@ -2,6 +2,8 @@
 //   00000000000000000000.log        record batches (base offset of the segment, 20 digits, zero-padded)
 //   00000000000000000000.index      sparse offset index
 //   00000000000000000000.timeindex  sparse time index
+//   00000000000000000000.txnindex   aborted transactions whose ABORT marker is in the segment (only when there are any)
+//   00000000000000000000.snapshot   producer state at that offset (producer-snapshot.ts)
 //   *.deleted                      a segment file waiting for file.delete.delay.ms before being unlinked
 //   *.cleaned, *.swap              leftovers of an interrupted compaction (deleted at open)
 // Partition directories are `<topic>-<partition>`; a deleted partition becomes
@@ -12,6 +14,7 @@ import path from 'node:path';
 export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
+export const TXN_INDEX_SUFFIX = '.txnindex';
 export const DELETED_SUFFIX = '.deleted';
 export const CLEANED_SUFFIX = '.cleaned';
 export const SWAP_SUFFIX = '.swap';
@@ -34,15 +37,19 @@ export function timeIndexFile(dir: string, baseOffset: number): string {
   return path.join(dir, offsetPrefix(baseOffset) + TIME_INDEX_SUFFIX);
 }
 
-const SEGMENT_NAME = /^(\d{20})\.(log|index|timeindex)$/;
+export function txnIndexFile(dir: string, baseOffset: number): string {
+  return path.join(dir, offsetPrefix(baseOffset) + TXN_INDEX_SUFFIX);
+}
+
+const SEGMENT_NAME = /^(\d{20})\.(log|index|timeindex|txnindex)$/;
 
 /** `{ baseOffset, kind }` for a segment file name, or null for anything else. */
-export function parseSegmentFileName(name: string): { baseOffset: number; kind: 'log' | 'index' | 'timeindex' } | null {
+export function parseSegmentFileName(name: string): { baseOffset: number; kind: 'log' | 'index' | 'timeindex' | 'txnindex' } | null {
   const m = SEGMENT_NAME.exec(name);
   if (!m) return null;
   const baseOffset = Number(m[1]);
   if (!Number.isSafeInteger(baseOffset)) return null;
-  return { baseOffset, kind: m[2] as 'log' | 'index' | 'timeindex' };
+  return { baseOffset, kind: m[2] as 'log' | 'index' | 'timeindex' | 'txnindex' };
 }
 
 /** The directory name of a partition. */

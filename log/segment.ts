@@ -1,4 +1,5 @@
-// One log segment: `<baseOffset>.log` plus its two sparse indexes.
+// One log segment: `<baseOffset>.log` plus its two sparse indexes and its aborted-transaction
+// index (`.txnindex`, txn-index.ts; only present when the segment holds ABORT markers).
 //
 // On-disk format of the .log file: record batches (magic 2) back to back, byte for byte as
 // received from the producer or the leader, after offset assignment (baseOffset and
@@ -13,13 +14,14 @@
 // reads of queued data see it. Everything below `cacheStart` is in the file.
 
 import fs from 'node:fs';
-import { BATCH_HEADER_SIZE, batchSize, LOG_OVERHEAD, readBatchHeader, scanBatches } from '../wire/record-batch.js';
+import { BATCH_HEADER_SIZE, batchSize, isControl, LOG_OVERHEAD, readBatchHeader, scanBatches, type BatchHeader } from '../wire/record-batch.js';
 import type { LogConfig } from './config.js';
 import { KafkaStorageError } from './errors.js';
-import { DELETED_SUFFIX, indexFile, logFile, timeIndexFile } from './file-names.js';
+import { DELETED_SUFFIX, indexFile, logFile, timeIndexFile, txnIndexFile } from './file-names.js';
 import { closeFd, fstatSize, fsync, ftruncate, openFd, preadInto, renameQuiet, unlinkQuiet } from './fs-util.js';
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from './offset-index.js';
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
+import { TransactionIndex } from './txn-index.js';
 
 const EMPTY = Buffer.alloc(0);
 const MAX_REL_OFFSET = 0x7fffffff;
@@ -64,6 +66,8 @@ export class LogSegment {
   lastModifiedMs: number;
   offsetIndex: OffsetIndex;
   timeIndex: TimeIndex;
+  /** Aborted transactions whose marker is in this segment (maintained by the log). */
+  txnIndex: TransactionIndex;
   bytesSinceLastIndexEntry = 0;
   /** Bytes written since the last fsync. */
   dirty = false;
@@ -97,6 +101,7 @@ export class LogSegment {
     const max = maxIndexEntries(config);
     this.offsetIndex = new OffsetIndex(baseOffset, max.offset);
     this.timeIndex = new TimeIndex(baseOffset, max.time);
+    this.txnIndex = new TransactionIndex(baseOffset);
   }
 
   get logPath(): string {
@@ -107,6 +112,9 @@ export class LogSegment {
   }
   get timeIndexPath(): string {
     return timeIndexFile(this.dir, this.baseOffset);
+  }
+  get txnIndexPath(): string {
+    return txnIndexFile(this.dir, this.baseOffset);
   }
 
   /**
@@ -119,6 +127,7 @@ export class LogSegment {
       fd = fs.openSync(logFile(dir, baseOffset), 'w+');
       fs.rmSync(indexFile(dir, baseOffset), { force: true });
       fs.rmSync(timeIndexFile(dir, baseOffset), { force: true });
+      fs.rmSync(txnIndexFile(dir, baseOffset), { force: true });
     } catch (err) {
       throw new KafkaStorageError(`cannot create segment ${baseOffset} in ${dir}: ${(err as Error).message}`, { cause: err });
     }
@@ -397,14 +406,37 @@ export class LogSegment {
     return this.readBytes(batch.position, batch.size);
   }
 
+  /**
+   * Calls `visit` with the header of every batch whose last offset is ≥ fromOffset, in order
+   * (headers only; the whole batch's bytes are passed for control batches, which hold one small
+   * record). For rebuilding producer state.
+   */
+  async forEachBatch(fromOffset: number, visit: (header: BatchHeader, controlBatch: Buffer | null) => void): Promise<void> {
+    const r = new ChunkReader(this, this.size, SCAN_CHUNK);
+    let pos = this.startPosition(fromOffset);
+    while (await r.ensure(pos, BATCH_HEADER_SIZE)) {
+      const { buf, offset } = r.view(pos);
+      const h = readBatchHeader(buf, offset);
+      const size = h.batchLength + LOG_OVERHEAD;
+      if (size < BATCH_HEADER_SIZE) throw new KafkaStorageError(`corrupt batch header at position ${pos} of segment ${this.baseOffset}`);
+      if (h.baseOffset + h.lastOffsetDelta >= fromOffset) {
+        let bytes: Buffer | null = null;
+        if (isControl(h.attributes)) bytes = (await r.ensure(pos, size)) ? r.slice(pos, size) : null;
+        visit(h, bytes);
+      }
+      pos += size;
+    }
+  }
+
   // ---------------------------------------------------------------- recovery
 
   /**
    * Loads the index files and checks them against the file; then reads the batch headers after
-   * the last index entry to learn the next offset, max timestamp and first timestamp. Returns
+   * the last index entry to learn the next offset, max timestamp and first timestamp, and loads
+   * the aborted-transaction index (`txnIndexExists`: false skips looking for its file). Returns
    * false when anything is missing or inconsistent: the caller then runs `recover()`.
    */
-  async loadIndexes(config: LogConfig): Promise<boolean> {
+  async loadIndexes(config: LogConfig, txnIndexExists = true): Promise<boolean> {
     const max = maxIndexEntries(config);
     const offsetIndex = await OffsetIndex.load(this.indexPath, this.baseOffset, max.offset, this.size);
     const timeIndex = await TimeIndex.load(this.timeIndexPath, this.baseOffset, max.time);
@@ -438,6 +470,11 @@ export class LogSegment {
       pos += h.size;
     }
     if (timeIndex.entries > 0 && timeIndex.lastOffset() >= next) return false;
+    if (txnIndexExists) {
+      const txnIndex = await TransactionIndex.load(this.txnIndexPath, this.baseOffset, next);
+      if (txnIndex === null) return false;
+      this.txnIndex = txnIndex;
+    }
     this.nextOffset = next;
     this.bytesSinceLastIndexEntry = this.size - start;
     if (this.size >= BATCH_HEADER_SIZE) {
@@ -449,12 +486,16 @@ export class LogSegment {
 
   /**
    * Scans every batch (length, magic, CRC32C, increasing offsets), rebuilds both indexes and
-   * truncates the file after the last valid batch. Returns the number of bytes truncated.
+   * truncates the file after the last valid batch. Returns the number of bytes truncated. The
+   * aborted-transaction index is emptied (its file removed): the log rebuilds it by replaying
+   * producer state over the recovered segments.
    */
   async recover(config: LogConfig): Promise<number> {
     const max = maxIndexEntries(config);
     this.offsetIndex = new OffsetIndex(this.baseOffset, max.offset);
     this.timeIndex = new TimeIndex(this.baseOffset, max.time);
+    await unlinkQuiet(this.txnIndexPath);
+    this.txnIndex = new TransactionIndex(this.baseOffset);
     this.maxTimestamp = -1;
     this.offsetOfMaxTimestamp = -1;
     this.rollingBasedTimestamp = null;
@@ -517,6 +558,7 @@ export class LogSegment {
     this.clearCache();
     this.offsetIndex.truncateToPosition(pos);
     this.timeIndex.truncateToOffset(batch.baseOffset);
+    this.txnIndex.truncateTo(batch.baseOffset);
     this.maxTimestamp = this.timeIndex.lastTimestamp();
     this.offsetOfMaxTimestamp = this.timeIndex.entries > 0 ? this.timeIndex.lastOffset() : -1;
     if (maxTsBefore > this.maxTimestamp) {
@@ -548,7 +590,11 @@ export class LogSegment {
       this.dirty = false;
       await fsync(this.fd);
     }
-    await Promise.all([this.offsetIndex.persist(this.indexPath), this.timeIndex.persist(this.timeIndexPath)]);
+    await Promise.all([
+      this.offsetIndex.persist(this.indexPath),
+      this.timeIndex.persist(this.timeIndexPath),
+      this.txnIndex.persist(this.txnIndexPath),
+    ]);
   }
 
   /** Keeps the fd open until `release()` (a queued write or a read in progress). */
@@ -579,11 +625,11 @@ export class LogSegment {
     closeFd(this.fd).then(resolve, resolve);
   }
 
-  /** Renames the three files to `*.deleted` (Kafka's async delete); returns their new paths. */
+  /** Renames the segment's files to `*.deleted` (Kafka's async delete); returns their new paths. */
   async renameForDeletion(): Promise<string[]> {
     this.deleted = true;
     const out: string[] = [];
-    for (const p of [this.logPath, this.indexPath, this.timeIndexPath]) {
+    for (const p of [this.logPath, this.indexPath, this.timeIndexPath, this.txnIndexPath]) {
       if (await renameQuiet(p, p + DELETED_SUFFIX)) out.push(p + DELETED_SUFFIX);
     }
     return out;
@@ -593,7 +639,7 @@ export class LogSegment {
   async deleteNow(): Promise<void> {
     this.deleted = true;
     await this.close();
-    for (const p of [this.logPath, this.indexPath, this.timeIndexPath]) {
+    for (const p of [this.logPath, this.indexPath, this.timeIndexPath, this.txnIndexPath]) {
       await unlinkQuiet(p);
       await unlinkQuiet(p + DELETED_SUFFIX);
     }
