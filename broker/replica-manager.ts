@@ -192,6 +192,9 @@ export class ReplicaManager {
       this.logger.error({ err, topic, partition: index }, 'append failed');
       return fail(ErrorCode.KAFKA_STORAGE_ERROR);
     }
+    // Refused by the producer checks (sequence, epoch, transaction state); a duplicate answers
+    // the original offsets and waits like an append.
+    if (appended.kind === 'error') return fail(appended.errorCode, appended.message);
     const result: AppendOutcome = {
       errorCode: ErrorCode.NONE,
       errorMessage: null,

@@ -26,6 +26,12 @@ export interface LogConfig {
   fileDeleteDelayMs: number;
   /** message.timestamp.type: CreateTime keeps the producer's timestamps, LogAppendTime stamps the broker's. */
   messageTimestampType: TimestampType;
+  /**
+   * producer.id.expiration.ms (a broker setting in Kafka): producers idle this long lose their
+   * deduplication state, unless they have an open transaction. Optional so that configs built
+   * field by field keep compiling; absent means the default, one day.
+   */
+  producerIdExpirationMs?: number;
 }
 
 /** Java's Long.MAX_VALUE as Kafka uses it for "never"; any value ≥ 2^53 behaves the same here. */
@@ -43,6 +49,7 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   flushIntervalMs: LONG_MAX,
   fileDeleteDelayMs: 60000,
   messageTimestampType: 'CreateTime',
+  producerIdExpirationMs: 86_400_000,
 });
 
 /** The defaults with `overrides` applied. */

@@ -23,3 +23,16 @@ export class UnexpectedAppendOffsetError extends Error {
     super(message);
   }
 }
+
+/**
+ * A leader append refused by the producer-state checks (OUT_OF_ORDER_SEQUENCE_NUMBER,
+ * INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE, TRANSACTION_COORDINATOR_FENCED, INVALID_RECORD).
+ * `appendAsLeader` reports these as `{ kind: 'error' }`; its `written` promise rejects with this
+ * so a caller that ignores `kind` cannot mistake the refusal for a write.
+ */
+export class ProducerAppendError extends Error {
+  override readonly name = 'ProducerAppendError';
+  constructor(message: string, readonly errorCode: number) {
+    super(message);
+  }
+}

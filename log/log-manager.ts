@@ -51,6 +51,8 @@ export interface BackgroundOptions {
   checkpointIntervalMs?: number;
   /** log.flush.scheduler.interval.ms: how often flush.ms is checked (default: never, as Kafka's Long.MAX). */
   flushSchedulerIntervalMs?: number;
+  /** producer.id.expiration.check.interval.ms (default 600000): how often idle producers are expired. */
+  producerIdExpirationCheckIntervalMs?: number;
 }
 
 export interface LogDirPartition {
@@ -301,6 +303,13 @@ export class LogManager {
     return deleted;
   }
 
+  /** Expires producers idle longer than producer.id.expiration.ms in every online log; returns how many. */
+  removeExpiredProducers(nowMs: number): number {
+    let removed = 0;
+    for (const log of this.allLogs()) if (!log.offlineError) removed += log.removeExpiredProducers(nowMs);
+    return removed;
+  }
+
   /** fsyncs the logs whose last flush is older than their flush.ms. */
   async flushDirtyLogs(nowMs: number): Promise<void> {
     for (const log of this.allLogs()) {
@@ -334,6 +343,7 @@ export class LogManager {
     every(opts.retentionCheckIntervalMs ?? 300_000, 'retention', () => this.runRetention(this.clock.nowMs()));
     every(opts.checkpointIntervalMs ?? 60_000, 'checkpoint', () => this.checkpoint());
     every(opts.flushSchedulerIntervalMs, 'flush', () => this.flushDirtyLogs(this.clock.nowMs()));
+    every(opts.producerIdExpirationCheckIntervalMs ?? 600_000, 'producer id expiration', async () => this.removeExpiredProducers(this.clock.nowMs()));
   }
 
   stopBackground(): void {

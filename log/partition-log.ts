@@ -15,14 +15,25 @@
 // old segments (retention, DeleteRecords) only touches the front and runs beside appends; files
 // become `*.deleted` and are unlinked after file.delete.delay.ms. Any I/O error takes the log
 // offline: every later append or read fails with KafkaStorageError until restart and recovery.
+//
+// Producer state (producer-state.ts): leader appends run the idempotent/transactional producer
+// checks synchronously before any offset is assigned and answer duplicates and refusals without
+// writing; every append (leader, follower) then records its batches, and ABORT markers go into
+// the aborted-transaction index of the segment they land in. The state is snapshotted
+// (producer-snapshot.ts) at every roll and at close, and rebuilt at open and after truncation
+// from the latest valid snapshot ≤ the log end plus a replay of batch headers.
 
 import { promises as fsp } from 'node:fs';
 import fs from 'node:fs';
 import type pino from 'pino';
+import { ErrorCode } from '../wire/errors.js';
 import {
   BATCH_HEADER_SIZE,
+  ControlRecordType,
   CURRENT_MAGIC,
+  decodeControlRecord,
   decodeRecordBatch,
+  isControl,
   maxTimestampRecordOffset,
   readBatchHeader,
   setBaseOffset,
@@ -31,10 +42,26 @@ import {
   type BatchHeader,
 } from '../wire/record-batch.js';
 import type { LogConfig } from './config.js';
-import { KafkaStorageError, RecordTooLargeError, UnexpectedAppendOffsetError } from './errors.js';
+import { KafkaStorageError, ProducerAppendError, RecordTooLargeError, UnexpectedAppendOffsetError } from './errors.js';
 import { CLEANED_SUFFIX, DELETED_SUFFIX, parseSegmentFileName, SWAP_SUFFIX } from './file-names.js';
 import { unlinkQuiet } from './fs-util.js';
+import {
+  CorruptSnapshotError,
+  deleteSnapshotFile,
+  encodeSnapshot,
+  listSnapshots,
+  readSnapshotFile,
+  writeSnapshotFile,
+} from './producer-snapshot.js';
+import {
+  DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+  PendingAppends,
+  ProducerStateManager,
+  type EndTxnMarker,
+  type PreparedBatch,
+} from './producer-state.js';
 import { LogSegment, SegmentClosedError } from './segment.js';
+import type { AbortedTxn } from './txn-index.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Largest single pwritev: coalesced appends are cut here (0.25–1 MiB per call is the sweet spot). */
@@ -43,6 +70,8 @@ const MAX_WRITE_BYTES = 1024 * 1024;
 const MAX_WRITE_BUFFERS = 1024;
 /** Default bytes of recently appended data kept in memory for tail reads. */
 export const DEFAULT_TAIL_CACHE_BYTES = 1024 * 1024;
+/** Snapshots at the base offsets of this many last segments are kept (plus the latest one and one older). */
+const SNAPSHOT_SEGMENTS = 3;
 
 export interface Clock {
   nowMs(): number;
@@ -65,13 +94,44 @@ export interface PartitionLogOptions {
   tailCacheBytes?: number;
 }
 
+/** Who appends as leader: a producer (full checks) or a coordinator of this broker (markers, offset commits). */
+export type LeaderAppendOrigin = 'client' | 'coordinator';
+
+/** The batches were given offsets and queued for writing. */
 export interface AppendResult {
+  kind: 'appended';
   baseOffset: number;
   lastOffset: number;
   /** The broker's append time for LogAppendTime topics, -1 for CreateTime (as Kafka answers). */
   logAppendTimeMs: number;
   written: Promise<void>;
 }
+
+/**
+ * A producer retried one of its last 5 batches: nothing was written; these are the offsets the
+ * original got. `written` resolves once everything queued so far (the original included) is written.
+ */
+export interface DuplicateAppendResult {
+  kind: 'duplicate';
+  baseOffset: number;
+  lastOffset: number;
+  /** The original's append time on LogAppendTime topics, -1 for CreateTime. */
+  logAppendTimeMs: number;
+  written: Promise<void>;
+}
+
+/** Refused by the producer-state checks; nothing was written. `written` rejects with ProducerAppendError. */
+export interface RejectedAppendResult {
+  kind: 'error';
+  errorCode: ErrorCode;
+  message: string;
+  baseOffset: -1;
+  lastOffset: -1;
+  logAppendTimeMs: -1;
+  written: Promise<void>;
+}
+
+export type LeaderAppendResult = AppendResult | DuplicateAppendResult | RejectedAppendResult;
 
 export interface ReadResult {
   records: Buffer;
@@ -109,6 +169,23 @@ interface WriteGroup {
 
 function noop(): void {}
 
+/**
+ * The COMMIT/ABORT marker of the control batch at `pos` (one tiny uncompressed record); null when
+ * the batch has no record, another control type, or cannot be decoded.
+ */
+function readEndTxnMarker(buf: Buffer, pos: number): EndTxnMarker | null {
+  try {
+    const record = decodeRecordBatch(buf, pos, { verifyCrc: false }).records[0];
+    if (record === undefined) return null;
+    const c = decodeControlRecord(record.key, record.value);
+    if (c.type === ControlRecordType.ABORT) return { type: 'ABORT', coordinatorEpoch: c.coordinatorEpoch ?? -1 };
+    if (c.type === ControlRecordType.COMMIT) return { type: 'COMMIT', coordinatorEpoch: c.coordinatorEpoch ?? -1 };
+    return null;
+  } catch {
+    return null;
+  }
+}
+
 function isIoError(err: unknown): boolean {
   return typeof (err as NodeJS.ErrnoException | null)?.code === 'string';
 }
@@ -142,6 +219,15 @@ export class PartitionLog {
   private offline: KafkaStorageError | null = null;
   private mutating: string | null = null;
   private closed = false;
+  /** Closed for deletion or a move: no more snapshot writes into the directory. */
+  private dropped = false;
+
+  /** Idempotent/transactional producer state of this partition. */
+  readonly producerState: ProducerStateManager;
+  /** Snapshot writes and prunes, one at a time. Never rejects. */
+  private snapshotChain: Promise<void> = Promise.resolve();
+  /** Offset of the latest snapshot taken or loaded (-1 none): no second snapshot at the same offset. */
+  private lastSnapshotOffset = -1;
 
   private constructor(opts: PartitionLogOptions) {
     this.topic = opts.topic;
@@ -152,6 +238,7 @@ export class PartitionLog {
     this.logger = opts.logger.child({ topic: opts.topic, partition: opts.partition });
     this.tailCacheBytes = opts.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES;
     this._lastFlushMs = opts.clock.nowMs();
+    this.producerState = new ProducerStateManager({ producerIdExpirationMs: opts.config.producerIdExpirationMs });
   }
 
   /** Opens (creating if needed) and recovers the log in `opts.dir`. */
@@ -179,6 +266,22 @@ export class PartitionLog {
 
   set highWatermark(value: number) {
     this._highWatermark = Math.min(Math.max(value, this._logStartOffset), this._logEndOffset);
+    this.producerState.onHighWatermarkUpdated(this._highWatermark);
+  }
+
+  /**
+   * The first offset of an open transaction, or of a completed one whose marker is not yet below
+   * the high watermark (never below the log start offset); null when there is none.
+   */
+  firstUnstableOffset(): number | null {
+    const f = this.producerState.firstUnstableOffset();
+    return f === null ? null : Math.max(f, this._logStartOffset);
+  }
+
+  /** min(first unstable offset, high watermark): the limit of read_committed fetches. */
+  get lastStableOffset(): number {
+    const f = this.firstUnstableOffset();
+    return f !== null && f < this._highWatermark ? f : this._highWatermark;
   }
 
   /** Everything below it is fsynced (or was verified by recovery). */
@@ -223,6 +326,28 @@ export class PartitionLog {
 
   updateConfig(config: LogConfig): void {
     this.config = config;
+    this.producerState.producerIdExpirationMs = config.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS;
+  }
+
+  /** Drops producers idle longer than producer.id.expiration.ms (none with an open transaction); returns how many. */
+  removeExpiredProducers(nowMs: number): number {
+    return this.producerState.removeExpiredProducers(nowMs).length;
+  }
+
+  /**
+   * Aborted transactions overlapping [fetchOffset, upperBoundOffset) for a read_committed fetch
+   * (Kafka's collectAbortedTransactions): the txn indexes of the segment holding fetchOffset and
+   * the following ones, until an entry's last stable offset reaches the upper bound.
+   */
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): AbortedTxn[] {
+    const segments = this.segments;
+    const out: AbortedTxn[] = [];
+    for (let i = this.floorSegment(segments, fetchOffset); i < segments.length; i++) {
+      const r = segments[i]!.txnIndex.collect(fetchOffset, upperBoundOffset);
+      for (const t of r.aborted) out.push({ ...t });
+      if (r.complete) break;
+    }
+    return out;
   }
 
   private get active(): LogSegment {
@@ -232,12 +357,15 @@ export class PartitionLog {
   // ------------------------------------------------------------------ append
 
   /**
-   * Leader append of ≥1 complete, CRC-checked batches back to back. Assigns offsets from the log
-   * end offset (patching baseOffset in `batches`), stamps the leader epoch (and LogAppendTime
-   * when configured), and queues the write. Throws RecordTooLargeError for oversized input,
-   * KafkaStorageError when offline, and a plain Error for malformed input (a caller bug).
+   * Leader append of ≥1 complete, CRC-checked batches back to back. First the producer checks
+   * (synchronously, before any offset is assigned): a retried batch answers `duplicate` with its
+   * original offsets, a refused one `error` with the Kafka error code; neither writes anything.
+   * Otherwise assigns offsets from the log end offset (patching baseOffset in `batches`), stamps
+   * the leader epoch (and LogAppendTime when configured), records the producer state and queues
+   * the write. Throws RecordTooLargeError for oversized input, KafkaStorageError when offline,
+   * and a plain Error for malformed input (a caller bug).
    */
-  appendAsLeader(batches: Buffer, leaderEpoch: number): AppendResult {
+  appendAsLeader(batches: Buffer, leaderEpoch: number, origin: LeaderAppendOrigin = 'client'): LeaderAppendResult {
     this.checkWritable();
     const headers = this.parseBatches(batches);
     const config = this.config;
@@ -249,11 +377,13 @@ export class PartitionLog {
     if (batches.length > config.segmentBytes) {
       throw new RecordTooLargeError(`append of ${batches.length} bytes exceeds segment.bytes ${config.segmentBytes}`, 'append');
     }
+    const logAppendTime = config.messageTimestampType === 'LogAppendTime';
+    const checked = this.checkProducers(batches, headers, origin, logAppendTime);
+    if (!Array.isArray(checked)) return checked;
     const now = this.clock.nowMs();
     const baseOffset = this._logEndOffset;
     let count = 0;
     for (const h of headers) count += h.lastOffsetDelta + 1;
-    const logAppendTime = config.messageTimestampType === 'LogAppendTime';
     let maxTimestamp = -1;
     if (logAppendTime) maxTimestamp = now;
     else for (const h of headers) if (h.maxTimestamp > maxTimestamp) maxTimestamp = h.maxTimestamp;
@@ -261,24 +391,99 @@ export class PartitionLog {
     const segPos = seg.size;
     let pos = 0;
     let offset = baseOffset;
-    for (const h of headers) {
+    for (let i = 0; i < headers.length; i++) {
+      const h = headers[i]!;
       const size = h.batchLength + 12;
       setBaseOffset(batches, pos, offset);
       setPartitionLeaderEpoch(batches, pos, leaderEpoch);
       if (logAppendTime) stampLogAppendTime(batches, pos, now);
       const lastOffset = offset + h.lastOffsetDelta;
-      seg.indexBatch(segPos + pos, size, lastOffset, logAppendTime ? now : h.maxTimestamp, config.indexIntervalBytes);
+      const ts = logAppendTime ? now : h.maxTimestamp;
+      seg.indexBatch(segPos + pos, size, lastOffset, ts, config.indexIntervalBytes);
+      const prepared = checked[i];
+      if (prepared) this.recordProducerBatch(seg, prepared, offset, ts);
       offset = lastOffset + 1;
       pos += size;
     }
+    this.producerState.updateMapEndOffset(offset);
     const written = this.commitAppend(seg, segPos, batches, baseOffset, offset, now);
-    return { baseOffset, lastOffset: offset - 1, logAppendTimeMs: logAppendTime ? now : -1, written };
+    return { kind: 'appended', baseOffset, lastOffset: offset - 1, logAppendTimeMs: logAppendTime ? now : -1, written };
+  }
+
+  /**
+   * The producer checks of a leader append (Kafka's analyzeAndValidateProducerState): per batch
+   * the prepared producer update (undefined for batches without a producer id), or the
+   * duplicate/refusal answer for the whole append.
+   */
+  private checkProducers(
+    batches: Buffer,
+    headers: readonly BatchHeader[],
+    origin: LeaderAppendOrigin,
+    logAppendTime: boolean,
+  ): Array<PreparedBatch | undefined> | DuplicateAppendResult | RejectedAppendResult {
+    const out: Array<PreparedBatch | undefined> = new Array(headers.length);
+    let pending: PendingAppends | undefined;
+    let pos = 0;
+    for (let i = 0; i < headers.length; i++) {
+      const h = headers[i]!;
+      const control = isControl(h.attributes);
+      // (Control batches without a producer id are the metadata log's own records; refusing them
+      // from producers is the produce path's validation, not producer state.)
+      if (h.producerId >= 0) {
+        let marker: EndTxnMarker | null | undefined;
+        if (control && origin !== 'client') {
+          marker = readEndTxnMarker(batches, pos);
+          if (marker === null) return this.rejected(ErrorCode.INVALID_RECORD, 'control batch without a COMMIT/ABORT marker');
+        }
+        if (headers.length > 1) pending ??= new PendingAppends();
+        const r = this.producerState.checkAndPrepare(h, origin, { marker, pending });
+        if (r.kind === 'error') return this.rejected(r.errorCode, r.message);
+        if (r.kind === 'duplicate') {
+          return {
+            kind: 'duplicate',
+            baseOffset: r.firstOffset,
+            lastOffset: r.lastOffset,
+            logAppendTimeMs: logAppendTime ? r.timestamp : -1,
+            written: this.writtenSoFar(),
+          };
+        }
+        out[i] = r.batch;
+      }
+      pos += h.batchLength + 12;
+    }
+    return out;
+  }
+
+  private rejected(errorCode: ErrorCode, message: string): RejectedAppendResult {
+    const written = Promise.reject(new ProducerAppendError(message, errorCode));
+    written.catch(noop);
+    return { kind: 'error', errorCode, message, baseOffset: -1, lastOffset: -1, logAppendTimeMs: -1, written };
+  }
+
+  /** Resolves when everything queued so far is written; rejects if the log is offline. */
+  private writtenSoFar(): Promise<void> {
+    const p = this.drainBarrier().then(() => this.throwIfOffline());
+    p.catch(noop);
+    return p;
+  }
+
+  /** Records one appended batch in the producer state; an aborted transaction goes into `seg`'s txn index. */
+  private recordProducerBatch(seg: LogSegment | null, prepared: PreparedBatch, firstOffset: number, timestamp: number): void {
+    const completed = this.producerState.update(prepared, firstOffset, timestamp);
+    if (completed !== null && completed.isAborted && seg !== null) {
+      seg.txnIndex.append({
+        producerId: completed.producerId,
+        firstOffset: completed.firstOffset,
+        lastOffset: completed.lastOffset,
+        lastStableOffset: completed.lastStableOffset,
+      });
+    }
   }
 
   /**
    * Follower append: the batches keep the offsets (and epochs) the leader gave them. The first
    * batch must start at or after the log end offset (UnexpectedAppendOffsetError otherwise) and
-   * offsets must increase from batch to batch.
+   * offsets must increase from batch to batch. Producer state is recorded without checks.
    */
   appendAsFollower(batches: Buffer): { lastOffset: number; written: Promise<void> } {
     this.checkWritable();
@@ -305,8 +510,13 @@ export class PartitionLog {
     for (const h of headers) {
       const size = h.batchLength + 12;
       seg.indexBatch(segPos + pos, size, h.baseOffset + h.lastOffsetDelta, h.maxTimestamp, this.config.indexIntervalBytes);
+      if (h.producerId >= 0) {
+        const marker = isControl(h.attributes) ? readEndTxnMarker(batches, pos) : undefined;
+        this.recordProducerBatch(seg, this.producerState.prepareUnchecked(h, marker), h.baseOffset, h.maxTimestamp);
+      }
       pos += size;
     }
+    this.producerState.updateMapEndOffset(prevLast + 1);
     const written = this.commitAppend(seg, segPos, batches, first, prevLast + 1, now);
     return { lastOffset: prevLast, written };
   }
@@ -405,7 +615,122 @@ export class PartitionLog {
         });
     }
     this.logger.info({ baseOffset, previous: old.baseOffset, previousSize: old.size }, 'rolled new log segment');
+    // As Kafka: a producer state snapshot at every roll bounds the replay after a crash. The
+    // state is captured now; the file is written once the rolled segment is fsynced.
+    this.takeSnapshot(false, this.rollFlushChain).catch(noop);
     return seg;
+  }
+
+  // ------------------------------------------------------------------ producer state snapshots
+
+  /**
+   * Serializes the producer state now (it describes every append below the log end offset) and
+   * writes it as `<logEndOffset>.snapshot` after the snapshot writes before it (and `after`), then prunes old
+   * snapshots. A failed write takes the log offline (the returned promise rejects). Only `sync`
+   * snapshots (clean shutdown) are fsynced: a torn one is rejected by its CRC at load.
+   */
+  private takeSnapshot(sync = false, after: Promise<void> = Promise.resolve()): Promise<void> {
+    const offset = this._logEndOffset;
+    if (offset === this.lastSnapshotOffset) return this.snapshotChain;
+    this.lastSnapshotOffset = offset;
+    const bytes = encodeSnapshot(offset, this.producerState.snapshotEntries());
+    const p = Promise.all([this.snapshotChain, after]).then(async () => {
+      if (this.offline || this.dropped) return;
+      try {
+        await writeSnapshotFile(this.dir, offset, bytes, sync);
+      } catch (err) {
+        throw this.goOffline(err);
+      }
+      await this.pruneSnapshots();
+    });
+    this.snapshotChain = p.catch(noop);
+    return p;
+  }
+
+  /**
+   * Deletes snapshots that are no longer useful: below the log start offset, above the log end,
+   * and older ones beyond the latest, those at the base offsets of the last few segments, and
+   * the latest one before those (so a truncation into the last segments finds one).
+   */
+  private async pruneSnapshots(): Promise<void> {
+    if (this.offline || this.dropped) return;
+    try {
+      const offsets = await listSnapshots(this.dir);
+      if (offsets.length === 0) return;
+      const segments = this.segments;
+      const floor = segments[Math.max(0, segments.length - SNAPSHOT_SEGMENTS)]!.baseOffset;
+      const bases = new Set(segments.map((s) => s.baseOffset));
+      const latest = offsets[offsets.length - 1]!;
+      let latestBelowFloor = -1;
+      for (const o of offsets) if (o < floor) latestBelowFloor = o;
+      for (const o of offsets) {
+        const useful = o === latest || o === latestBelowFloor || (o >= floor && bases.has(o));
+        if (o < this._logStartOffset || o > this._logEndOffset || !useful) await deleteSnapshotFile(this.dir, o);
+      }
+    } catch (err) {
+      this.logger.warn({ err }, 'pruning producer state snapshots failed');
+    }
+  }
+
+  /** Prunes snapshots after the queued snapshot writes (retention, DeleteRecords). */
+  private schedulePrune(): void {
+    this.snapshotChain = this.snapshotChain.then(() => this.pruneSnapshots());
+  }
+
+  /**
+   * Loads the latest readable snapshot at or below `limit` (and not below the log start offset)
+   * into the producer state, deleting snapshots above the log end and unreadable ones on the
+   * way; with none, the state restarts empty at the log start offset. Returns the offset the
+   * state is at: batches from there to the log end must be replayed.
+   */
+  private async reloadProducerState(limit: number): Promise<number> {
+    const now = this.clock.nowMs();
+    const offsets = await listSnapshots(this.dir);
+    for (const o of offsets) if (o > this._logEndOffset) await deleteSnapshotFile(this.dir, o);
+    for (let i = offsets.length - 1; i >= 0; i--) {
+      const o = offsets[i]!;
+      if (o > limit) continue;
+      if (o < this._logStartOffset) break;
+      try {
+        const snap = await readSnapshotFile(this.dir, o);
+        this.producerState.loadEntries(snap.entries, o, now);
+        this.lastSnapshotOffset = o;
+        this.logger.info({ offset: o, producers: this.producerState.producerCount }, 'loaded producer state snapshot');
+        return o;
+      } catch (err) {
+        if (!(err instanceof CorruptSnapshotError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        this.logger.warn({ offset: o, err: (err as Error).message }, 'ignoring unreadable producer state snapshot');
+        await deleteSnapshotFile(this.dir, o);
+      }
+    }
+    this.producerState.truncateFullyAndStartAt(this._logStartOffset);
+    this.lastSnapshotOffset = -1;
+    return this._logStartOffset;
+  }
+
+  /**
+   * Replays the producer state from the batch headers of [from, log end). Aborted transactions
+   * whose marker lies in a segment of `rebuildTxnIndex` are appended to its txn index.
+   */
+  private async replayProducerState(from: number, rebuildTxnIndex: ReadonlySet<LogSegment> | null): Promise<void> {
+    const end = this._logEndOffset;
+    const segments = this.segments;
+    let batches = 0;
+    if (from < end) {
+      for (let i = this.floorSegment(segments, from); i < segments.length; i++) {
+        const seg = segments[i]!;
+        if (seg.nextOffset <= from) continue;
+        const indexSeg = rebuildTxnIndex?.has(seg) ? seg : null;
+        await seg.forEachBatch(from, (h, controlBatch) => {
+          batches++;
+          if (h.producerId < 0) return;
+          const marker = controlBatch === null ? undefined : readEndTxnMarker(controlBatch, 0);
+          this.recordProducerBatch(indexSeg, this.producerState.prepareUnchecked(h, marker), h.baseOffset, h.maxTimestamp);
+        });
+      }
+    }
+    this.producerState.updateMapEndOffset(end);
+    if (batches > 0) this.logger.info({ from, to: end, batches, producers: this.producerState.producerCount }, 'rebuilt producer state from the log');
   }
 
   /** Kafka's forced roll: a new active segment at the log end offset (no-op when the active one is empty). */
@@ -677,6 +1002,7 @@ export class PartitionLog {
     try {
       await this.drain();
       await this.rollFlushChain;
+      await this.snapshotChain;
       const keep = this.segments.filter((s) => s.baseOffset <= offset);
       const drop = this.segments.filter((s) => s.baseOffset > offset);
       const last = keep[keep.length - 1]!;
@@ -694,6 +1020,12 @@ export class PartitionLog {
       if (this._highWatermark > leo) this._highWatermark = leo;
       if (this._recoveryPoint > leo) this._recoveryPoint = leo;
       await this.deleteSegments(drop, 'truncation');
+      // As Kafka's truncateAndReload + rebuildProducerState: the latest snapshot ≤ the new end, then replay.
+      try {
+        await this.replayProducerState(await this.reloadProducerState(leo), null);
+      } catch (err) {
+        throw this.storageFailure(err);
+      }
     } finally {
       this.mutating = null;
     }
@@ -706,8 +1038,16 @@ export class PartitionLog {
     try {
       await this.drain();
       await this.rollFlushChain;
+      await this.snapshotChain;
       const old = this.segments;
       await this.deleteSegments(old, 'full truncation');
+      try {
+        for (const o of await listSnapshots(this.dir)) await deleteSnapshotFile(this.dir, o);
+      } catch (err) {
+        throw this.goOffline(err);
+      }
+      this.producerState.truncateFullyAndStartAt(offset);
+      this.lastSnapshotOffset = -1;
       let seg: LogSegment;
       try {
         seg = LogSegment.create(this.dir, offset, this.config, this.clock.nowMs());
@@ -732,6 +1072,7 @@ export class PartitionLog {
     if (target <= this._logStartOffset) return;
     this._logStartOffset = target;
     if (this._highWatermark < target) this._highWatermark = target;
+    this.onLogStartOffsetIncremented();
     await this.deleteOldSegments((seg, next) => next.baseOffset <= this._logStartOffset, 'log start offset breach');
   }
 
@@ -770,9 +1111,16 @@ export class PartitionLog {
     const first = this.segments[0]!.baseOffset;
     if (first > this._logStartOffset) this._logStartOffset = first;
     if (this._highWatermark < this._logStartOffset) this._highWatermark = Math.min(this._logStartOffset, this._logEndOffset);
+    this.onLogStartOffsetIncremented();
     this.logger.info({ reason, segments: doomed.map((s) => s.baseOffset), logStartOffset: this._logStartOffset }, 'deleting old segments');
     await this.deleteSegments(doomed, reason);
     return n;
+  }
+
+  /** Producer state below the log start is history (as Kafka: entries stay, their snapshots go). */
+  private onLogStartOffsetIncremented(): void {
+    this.producerState.onLogStartOffsetIncremented(this._logStartOffset);
+    this.schedulePrune();
   }
 
   /** Renames the segments' files to `*.deleted` and unlinks them after file.delete.delay.ms. */
@@ -823,6 +1171,9 @@ export class PartitionLog {
         this.goOffline(err);
       }
     }
+    // The producer state at the log end: the next open replays nothing.
+    if (!this.offline) await this.takeSnapshot(true).catch(noop);
+    await this.snapshotChain;
     await this.closeHandles();
     if (this.offline) throw this.offline;
   }
@@ -838,6 +1189,8 @@ export class PartitionLog {
   /** Closes without flushing and removes the whole directory (partition deleted). */
   async deleteFiles(): Promise<void> {
     this.closed = true;
+    this.dropped = true;
+    await this.snapshotChain;
     await this.drainBarrier();
     await this.rollFlushChain.catch(noop);
     await this.closeHandles();
@@ -847,6 +1200,8 @@ export class PartitionLog {
   /** Closes the files without flushing (the directory is about to be renamed and removed). */
   async closeWithoutFlush(): Promise<void> {
     this.closed = true;
+    this.dropped = true;
+    await this.snapshotChain;
     await this.drainBarrier();
     await this.rollFlushChain.catch(noop);
     await this.closeHandles();
@@ -859,6 +1214,7 @@ export class PartitionLog {
     const names = await fsp.readdir(this.dir);
     const logs: number[] = [];
     const others: { name: string; baseOffset: number }[] = [];
+    const txnIndexes = new Set<number>();
     for (const name of names) {
       if (name.endsWith(DELETED_SUFFIX) || name.endsWith(CLEANED_SUFFIX) || name.endsWith(SWAP_SUFFIX)) {
         this.logger.info({ file: name }, 'deleting leftover file');
@@ -869,6 +1225,7 @@ export class PartitionLog {
       if (!parsed) continue;
       if (parsed.kind === 'log') logs.push(parsed.baseOffset);
       else others.push({ name, baseOffset: parsed.baseOffset });
+      if (parsed.kind === 'txnindex') txnIndexes.add(parsed.baseOffset);
     }
     logs.sort((a, b) => a - b);
     const logSet = new Set(logs);
@@ -893,7 +1250,7 @@ export class PartitionLog {
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i]!;
       let recover = i >= recoverFrom;
-      if (!recover && !(await seg.loadIndexes(config))) {
+      if (!recover && !(await seg.loadIndexes(config, txnIndexes.has(seg.baseOffset)))) {
         this.logger.warn({ segment: seg.baseOffset }, 'index missing or inconsistent; rebuilding');
         recover = true;
       }
@@ -919,7 +1276,6 @@ export class PartitionLog {
       this.logger.info({ segment: last.baseOffset }, 'deleting empty trailing segment');
       await last.deleteNow();
     }
-    for (const seg of recovered) if (segments.includes(seg)) await seg.flush();
 
     if (segments.length === 0) {
       segments.push(LogSegment.create(this.dir, opts.logStartOffset ?? 0, config, this.clock.nowMs()));
@@ -931,6 +1287,16 @@ export class PartitionLog {
     this._logStartOffset = Math.min(Math.max(opts.logStartOffset ?? first, first), this._logEndOffset);
     this._highWatermark = this._logStartOffset;
     this._recoveryPoint = this._logEndOffset;
+
+    // Producer state: the latest snapshot at or below the log end — and below every recovered
+    // segment, whose aborted-transaction index is rebuilt by the replay — then the batch headers
+    // from there to the log end.
+    const rebuilt = new Set(recovered.filter((seg) => segments.includes(seg)));
+    let limit = this._logEndOffset;
+    for (const seg of rebuilt) limit = Math.min(limit, seg.baseOffset);
+    await this.replayProducerState(await this.reloadProducerState(limit), rebuilt);
+    for (const seg of rebuilt) await seg.flush();
+    if (this.lastSnapshotOffset !== this._logEndOffset && this._logEndOffset > this._logStartOffset) this.takeSnapshot().catch(noop);
     this.logger.info(
       {
         segments: segments.length,
