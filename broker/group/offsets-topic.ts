@@ -1,0 +1,210 @@
+// The internal topic `__consumer_offsets`: which partition holds a group, the records the group
+// coordinator writes there, and reading a partition back at load time.
+//
+// Record layout (Kafka's, through the generated coordinator codecs; each key and value starts
+// with its int16 version):
+//   offset commit   key OffsetCommitKey v1 {group, topic, partition}
+//                   value OffsetCommitValue v3 {offset, leaderEpoch, metadata, commitTimestamp}
+//                   (v1 {offset, metadata, commitTimestamp, expireTimestamp} when the commit
+//                   carried a retention time, as Kafka writes it)
+//   group metadata  key GroupMetadataKey v2 {group}
+//                   value GroupMetadataValue v3 {protocolType, generation, protocol, leader,
+//                   currentStateTimestamp, members[...]}
+//   a null value is a tombstone (offset deleted/expired, group deleted).
+// Records are written uncompressed (offsets.topic.compression.codec=0), one batch per write.
+import {
+  coordinatorRecordSpec,
+  decodeCoordinatorKey,
+  decodeCoordinatorValue,
+  encodeCoordinatorKey,
+  encodeCoordinatorValue,
+  type CoordinatorRecordSpec,
+} from '../../wire/generated/coordinator/index.js';
+import type { GroupMetadataValue } from '../../wire/generated/coordinator/group-metadata-value.js';
+import type { OffsetCommitKey } from '../../wire/generated/coordinator/offset-commit-key.js';
+import type { OffsetCommitValue } from '../../wire/generated/coordinator/offset-commit-value.js';
+import type { GroupMetadataKey } from '../../wire/generated/coordinator/group-metadata-key.js';
+import { batchSize, decodeRecordBatch, encodeRecordBatch, isControl, isTransactional, readBatchHeader, LOG_OVERHEAD } from '../../wire/record-batch.js';
+
+export const GROUP_METADATA_TOPIC = '__consumer_offsets';
+export const TRANSACTION_STATE_TOPIC = '__transaction_state';
+
+/** Java's String.hashCode over UTF-16 code units (32-bit overflow). */
+export function javaStringHashCode(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** Kafka's partition of a group id or transactional id: Utils.abs(hashCode) % partitions. */
+export function partitionFor(key: string, numPartitions: number): number {
+  return (javaStringHashCode(key) & 0x7fffffff) % numPartitions;
+}
+
+/** A committed offset as the coordinator keeps it. */
+export interface CommittedOffset {
+  offset: number;
+  /** -1 when unknown. */
+  leaderEpoch: number;
+  metadata: string;
+  commitTimestamp: number;
+  /** Set only by commits that carried a retention time (OffsetCommit v2–v4); else null. */
+  expireTimestamp: number | null;
+}
+
+export type OffsetsTopicRecord =
+  | { readonly type: 'offset'; readonly group: string; readonly topic: string; readonly partition: number; readonly value: CommittedOffset | null }
+  | { readonly type: 'group'; readonly group: string; readonly value: GroupMetadataValue | null };
+
+const OFFSET_COMMIT = coordinatorRecordSpec(GROUP_METADATA_TOPIC, 1)!;
+const GROUP_METADATA = coordinatorRecordSpec(GROUP_METADATA_TOPIC, 2)!;
+const OFFSET_COMMIT_KEY_VERSION = 1;
+const GROUP_METADATA_KEY_VERSION = 2;
+const OFFSET_COMMIT_VALUE_VERSION = 3;
+const OFFSET_COMMIT_VALUE_VERSION_WITH_EXPIRY = 1;
+export const GROUP_METADATA_VALUE_VERSION = 3;
+
+export function offsetCommitRecord(group: string, topic: string, partition: number, value: CommittedOffset | null): OffsetsTopicRecord {
+  return { type: 'offset', group, topic, partition, value };
+}
+
+export function groupMetadataRecord(group: string, value: GroupMetadataValue | null): OffsetsTopicRecord {
+  return { type: 'group', group, value };
+}
+
+export function encodeOffsetsRecord(rec: OffsetsTopicRecord): { key: Buffer; value: Buffer | null } {
+  if (rec.type === 'offset') {
+    const key: OffsetCommitKey = { group: rec.group, topic: rec.topic, partition: rec.partition };
+    const v = rec.value;
+    if (v === null) return { key: encodeCoordinatorKey(OFFSET_COMMIT, OFFSET_COMMIT_KEY_VERSION, key), value: null };
+    const withExpiry = v.expireTimestamp !== null;
+    const value: OffsetCommitValue = {
+      offset: BigInt(v.offset),
+      leaderEpoch: v.leaderEpoch,
+      metadata: v.metadata,
+      commitTimestamp: BigInt(v.commitTimestamp),
+      expireTimestamp: BigInt(v.expireTimestamp ?? -1),
+    };
+    return {
+      key: encodeCoordinatorKey(OFFSET_COMMIT, OFFSET_COMMIT_KEY_VERSION, key),
+      value: encodeCoordinatorValue(OFFSET_COMMIT, withExpiry ? OFFSET_COMMIT_VALUE_VERSION_WITH_EXPIRY : OFFSET_COMMIT_VALUE_VERSION, value),
+    };
+  }
+  const key: GroupMetadataKey = { group: rec.group };
+  return {
+    key: encodeCoordinatorKey(GROUP_METADATA, GROUP_METADATA_KEY_VERSION, key),
+    value: rec.value === null ? null : encodeCoordinatorValue(GROUP_METADATA, GROUP_METADATA_VALUE_VERSION, rec.value),
+  };
+}
+
+/**
+ * Reads one record of `__consumer_offsets`. Null for record kinds the classic coordinator does
+ * not keep (KIP-848 consumer groups, share groups); throws DecodeError on malformed bytes.
+ */
+export function decodeOffsetsRecord(key: Buffer, value: Buffer | null): OffsetsTopicRecord | null {
+  const k = decodeCoordinatorKey(GROUP_METADATA_TOPIC, key);
+  const spec: CoordinatorRecordSpec = k.spec;
+  if (spec.name === 'OffsetCommit') {
+    const ok = k.key as OffsetCommitKey;
+    if (value === null) return offsetCommitRecord(ok.group, ok.topic, ok.partition, null);
+    const v = decodeCoordinatorValue(spec, value).value as OffsetCommitValue;
+    const expire = v.expireTimestamp ?? -1n;
+    return offsetCommitRecord(ok.group, ok.topic, ok.partition, {
+      offset: Number(v.offset),
+      leaderEpoch: v.leaderEpoch ?? -1,
+      metadata: v.metadata,
+      commitTimestamp: Number(v.commitTimestamp),
+      expireTimestamp: expire === -1n ? null : Number(expire),
+    });
+  }
+  if (spec.name === 'GroupMetadata') {
+    const gk = k.key as GroupMetadataKey;
+    if (value === null) return groupMetadataRecord(gk.group, null);
+    return groupMetadataRecord(gk.group, decodeCoordinatorValue(spec, value).value as GroupMetadataValue);
+  }
+  return null;
+}
+
+/** One uncompressed batch holding `records` in order. */
+export function encodeOffsetsBatch(records: readonly OffsetsTopicRecord[], nowMs: number): Buffer {
+  return encodeRecordBatch({
+    baseTimestamp: nowMs,
+    records: records.map((r) => {
+      const { key, value } = encodeOffsetsRecord(r);
+      return { key, value, timestamp: nowMs };
+    }),
+  });
+}
+
+/** What loading needs from a partition's log (a PartitionLog satisfies it). */
+export interface ReadableLog {
+  readonly logStartOffset: number;
+  read(startOffset: number, maxBytes: number, maxOffsetExclusive: number, minOneBatch: boolean): Promise<{ records: Buffer; error: string | null }>;
+}
+
+export interface LoadStats {
+  records: number;
+  batches: number;
+  skipped: number;
+}
+
+/**
+ * Replays a partition's records in log order from its start up to `endOffset` (exclusive).
+ * Control batches are skipped, and so are transactional batches (transactional offset
+ * commits belong to the transactions work; nothing writes them yet). `onRecord` may throw to
+ * abort (e.g. the partition was unloaded meanwhile).
+ */
+export async function readOffsetsPartition(
+  log: ReadableLog,
+  endOffset: number,
+  onRecord: (rec: OffsetsTopicRecord) => void,
+  opts: { maxBytes?: number; onUndecodable?: (offset: number, err: unknown) => void } = {},
+): Promise<LoadStats> {
+  const maxBytes = opts.maxBytes ?? 5 * 1024 * 1024;
+  const stats: LoadStats = { records: 0, batches: 0, skipped: 0 };
+  let offset = log.logStartOffset;
+  while (offset < endOffset) {
+    const r = await log.read(offset, maxBytes, endOffset, true);
+    if (r.error !== null) throw new Error(`reading ${GROUP_METADATA_TOPIC} at ${offset}: ${r.error}`);
+    const buf = r.records;
+    if (buf.length === 0) break;
+    let pos = 0;
+    let progressed = false;
+    while (pos + LOG_OVERHEAD <= buf.length) {
+      const size = batchSize(buf, pos);
+      if (pos + size > buf.length) break;
+      const header = readBatchHeader(buf, pos);
+      const last = header.baseOffset + header.lastOffsetDelta;
+      if (last >= offset) {
+        stats.batches++;
+        if (isControl(header.attributes) || isTransactional(header.attributes)) {
+          stats.skipped += header.recordCount;
+        } else {
+          const batch = decodeRecordBatch(buf, pos, { verifyCrc: false });
+          for (const rec of batch.records) {
+            if (rec.offset < offset || rec.key === null) continue;
+            let decoded: OffsetsTopicRecord | null;
+            try {
+              decoded = decodeOffsetsRecord(rec.key, rec.value);
+            } catch (err) {
+              opts.onUndecodable?.(rec.offset, err);
+              stats.skipped++;
+              continue;
+            }
+            if (decoded === null) {
+              stats.skipped++;
+              continue;
+            }
+            onRecord(decoded);
+            stats.records++;
+          }
+        }
+        offset = last + 1;
+        progressed = true;
+      }
+      pos += size;
+    }
+    if (!progressed) break;
+  }
+  return stats;
+}
