@@ -68,6 +68,17 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   { name: 'fetch.max.bytes', type: 'int', default: String(55 * 1024 * 1024) },
   { name: 'max.incremental.fetch.session.cache.slots', type: 'int', default: '1000' },
   { name: 'group.initial.rebalance.delay.ms', type: 'int', default: '3000' },
+  { name: 'group.min.session.timeout.ms', type: 'int', default: '6000' },
+  { name: 'group.max.session.timeout.ms', type: 'int', default: '1800000' },
+  { name: 'group.max.size', type: 'int', default: String(2 ** 31 - 1) },
+  { name: 'offsets.retention.minutes', type: 'int', default: '10080' },
+  { name: 'offsets.retention.check.interval.ms', type: 'long', default: '600000' },
+  { name: 'offsets.commit.timeout.ms', type: 'int', default: '5000' },
+  { name: 'offsets.topic.segment.bytes', type: 'int', default: '104857600' },
+  { name: 'offsets.topic.compression.codec', type: 'int', default: '0' },
+  { name: 'offsets.load.buffer.size', type: 'int', default: '5242880' },
+  { name: 'offset.metadata.max.bytes', type: 'int', default: '4096' },
+  { name: 'transaction.state.log.segment.bytes', type: 'int', default: '104857600' },
 ];
 
 const DEFS_BY_NAME = new Map(BROKER_CONFIG_DEFS.map((d) => [d.name, d]));

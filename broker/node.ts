@@ -14,6 +14,7 @@ import { randomUuid } from '../wire/primitives.js';
 import type { BrokerConfig, Listener } from './config.js';
 import { LocalControllerClient } from './controller-client.js';
 import { FetchSessionCache } from './fetch-session.js';
+import { GroupCoordinatorRuntime } from './group/runtime.js';
 import { brokerHandlers } from './handlers/index.js';
 import { NetworkServer } from './network/server.js';
 import { ReplicaManager } from './replica-manager.js';
@@ -28,6 +29,7 @@ export class BrokerNode {
   private logs: LogManager | null = null;
   private server: NetworkServer | null = null;
   private replicaManager: ReplicaManager | null = null;
+  private groupCoordinator: GroupCoordinatorRuntime | null = null;
   private started = false;
 
   constructor(
@@ -57,6 +59,15 @@ export class BrokerNode {
     const controller = new LocalControllerClient(this.quorum, replicaManager, config, logger.child({ mod: 'controller' }));
     const handlers = brokerHandlers();
     const quorum = this.quorum;
+    const groupCoordinator = new GroupCoordinatorRuntime({
+      config,
+      replicaManager,
+      controller,
+      image: () => quorum.image,
+      nowMs: clock.nowMs,
+      logger: logger.child({ mod: 'group-coordinator' }),
+    });
+    this.groupCoordinator = groupCoordinator;
     const services: BrokerServices = {
       config,
       nodeId,
@@ -68,6 +79,7 @@ export class BrokerNode {
       replicaManager,
       logManager: this.logs,
       fetchSessions: new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), 120_000),
+      groupCoordinator,
       handlers,
       controllerId: () => nodeId,
     };
@@ -75,6 +87,7 @@ export class BrokerNode {
     await controller.bootstrapIfEmpty();
     quorum.onImage((image: MetadataImage) => void replicaManager.applyImage(image));
     await replicaManager.applyImage(quorum.image);
+    groupCoordinator.start();
 
     this.server = new NetworkServer(
       (listener) => new Router(services, handlers, listener.name, logger.child({ mod: 'router', listener: listener.name })),
@@ -113,6 +126,9 @@ export class BrokerNode {
 
   async stop(): Promise<void> {
     this.logger.info({ started: this.started }, 'stopping');
+    // Parked JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) before the listener drains.
+    this.groupCoordinator?.stop();
+    this.groupCoordinator = null;
     await this.server?.close(SHUTDOWN_GRACE_MS);
     this.server = null;
     await this.logs?.close();

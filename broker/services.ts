@@ -6,6 +6,7 @@ import type { LogManager } from '../log/log-manager.js';
 import type { BrokerConfig } from './config.js';
 import type { ControllerClient } from './controller-client.js';
 import type { FetchSessionCache } from './fetch-session.js';
+import type { GroupCoordinatorRuntime } from './group/runtime.js';
 import type { HandlerDef } from './handler.js';
 import type { ReplicaManager } from './replica-manager.js';
 
@@ -21,6 +22,8 @@ export interface BrokerServices {
   readonly replicaManager: ReplicaManager;
   readonly logManager: LogManager;
   readonly fetchSessions: FetchSessionCache;
+  /** Consumer groups and committed offsets (and creation of the coordinators' internal topics). */
+  readonly groupCoordinator: GroupCoordinatorRuntime;
   readonly handlers: ReadonlyMap<number, HandlerDef>;
   /** The node clients are told is the controller (KRaft: the active controller, or any live broker). */
   controllerId(): number;

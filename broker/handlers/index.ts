@@ -8,18 +8,38 @@ import { deleteRecords } from './delete-records.js';
 import { deleteTopics } from './delete-topics.js';
 import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
+import { deleteGroups } from './delete-groups.js';
+import { describeGroups } from './describe-groups.js';
 import { describeLogDirs } from './describe-log-dirs.js';
 import { fetch } from './fetch.js';
+import { findCoordinator } from './find-coordinator.js';
+import { heartbeat } from './heartbeat.js';
 import { incrementalAlterConfigs } from './incremental-alter-configs.js';
+import { joinGroup } from './join-group.js';
+import { leaveGroup } from './leave-group.js';
+import { listGroups } from './list-groups.js';
 import { listOffsets } from './list-offsets.js';
 import { metadata } from './metadata.js';
+import { offsetCommit } from './offset-commit.js';
+import { offsetDelete } from './offset-delete.js';
+import { offsetFetch } from './offset-fetch.js';
 import { produce } from './produce.js';
+import { syncGroup } from './sync-group.js';
 
 const ALL: readonly HandlerDef[] = [
   produce,
   fetch,
   listOffsets,
   metadata,
+  offsetCommit,
+  offsetFetch,
+  findCoordinator,
+  joinGroup,
+  heartbeat,
+  leaveGroup,
+  syncGroup,
+  describeGroups,
+  listGroups,
   apiVersions,
   createTopics,
   deleteTopics,
@@ -30,6 +50,8 @@ const ALL: readonly HandlerDef[] = [
   createPartitions,
   incrementalAlterConfigs,
   describeCluster,
+  deleteGroups,
+  offsetDelete,
 ];
 
 export function brokerHandlers(): ReadonlyMap<number, HandlerDef> {
