@@ -1125,6 +1125,9 @@ export class PartitionLog {
 
   /** Renames the segments' files to `*.deleted` and unlinks them after file.delete.delay.ms. */
   private async deleteSegments(segs: readonly LogSegment[], reason: string): Promise<void> {
+    // A background flush of a rolled segment may be writing its index files: let it finish
+    // before the files are renamed, or the indexes would be written under the old names.
+    await (this.pendingFlush ?? Promise.resolve()).catch(noop);
     for (const seg of segs) {
       let files: string[];
       try {

@@ -590,6 +590,8 @@ export class LogSegment {
       this.dirty = false;
       await fsync(this.fd);
     }
+    // Renamed for deletion meanwhile: writing the indexes now would leave orphans behind.
+    if (this.deleted) return;
     await Promise.all([
       this.offsetIndex.persist(this.indexPath),
       this.timeIndex.persist(this.timeIndexPath),
