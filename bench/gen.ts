@@ -2,9 +2,10 @@
 // job over IPC, reports phases and progress, sends the result and exits. Run alone it does
 // nothing (it needs the IPC channel).
 import { runClient, type ClientSpec } from './lib/clients.js';
+import { runDiskWrite, type DiskSpec } from './lib/disk.js';
 import { runLoad, type LoadSpec } from './lib/load.js';
 
-export type GenJob = LoadSpec | ClientSpec;
+export type GenJob = LoadSpec | ClientSpec | DiskSpec;
 
 export type GenMessage =
   | { type: 'phase'; phase: string; at: number }
@@ -21,6 +22,8 @@ async function main(job: GenJob): Promise<void> {
   if (job.kind === 'produce' || job.kind === 'fetch') {
     const result = await runLoad(job, { onPhase, onProgress: (p) => send({ type: 'progress', ...p }) });
     send({ type: 'result', result });
+  } else if (job.kind === 'disk-write') {
+    send({ type: 'result', result: await runDiskWrite(job, onPhase) });
   } else {
     const result = await runClient(job, onPhase);
     send({ type: 'result', result });

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderChart } from './lib/chart.js';
-import { cpuCount, cpuModel, installCleanup, killAllChildren, pinSelf, taskset } from './lib/proc.js';
+import { cpuCount, cpuModel, installCleanup, killAllChildren, loadAverage, pinSelf, taskset } from './lib/proc.js';
 import { Progress } from './lib/progress.js';
 import { chartInput, evaluateTargets, latencyRows, markdownTable, scalingRows, targetRows, terminalTable, throughputRows } from './lib/report.js';
 import type { Ctx, ScenarioResult } from './lib/runner.js';
@@ -27,14 +27,16 @@ interface Args {
   durationS?: number;
   out?: string;
   brokerMain?: string;
+  reps?: number;
 }
 
 const USAGE = `usage: npm run bench [-- options]
   --quick               short runs (≈2 min in all)
   --scenario NAME[,…]   only these scenarios (repeatable); --list shows them
   --profile             start the broker with --cpu-prof (bench/.cache/prof) and print its top self-time functions
-  --duration S          measure window per run (default 5, quick 1.5)
-  --warmup S            warm-up per run (default 1, quick 0.5)
+  --duration S          measure window per run (default 5, quick 1.2)
+  --warmup S            warm-up per run (default 1, quick 0.4)
+  --reps N              alternating null/broker runs per scenario, best kept (default 2, quick 1)
   --no-pin              do not pin processes to cores
   --out DIR             results directory (default bench/results)
   --broker-main FILE    the broker entry to run (default dist/broker/main.js), e.g. a build of a
@@ -59,6 +61,7 @@ function parseArgs(argv: string[]): Args {
     else if (x === '--warmup') a.warmupS = Number(val());
     else if (x === '--out') a.out = val();
     else if (x === '--broker-main') a.brokerMain = path.resolve(val());
+    else if (x === '--reps') a.reps = Math.max(1, Math.floor(Number(val())));
     else if (x === '--help' || x === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -111,8 +114,8 @@ async function main(): Promise<void> {
     genCpu = 1;
     pinning = pinSelf(1) ? 'broker/null broker on CPU 0, generator and harness on CPU 1 (taskset)' : 'broker/null broker on CPU 0, generator on CPU 1 (harness unpinned)';
   }
-  const warmupMs = (args.warmupS ?? (args.quick ? 0.5 : 1)) * 1000;
-  const durationMs = (args.durationS ?? (args.quick ? 1.5 : 5)) * 1000;
+  const warmupMs = (args.warmupS ?? (args.quick ? 0.4 : 1)) * 1000;
+  const durationMs = (args.durationS ?? (args.quick ? 1.2 : 5)) * 1000;
   const progress = new Progress();
   installCleanup();
 
@@ -134,6 +137,9 @@ async function main(): Promise<void> {
     /** Uncommitted changes in the broker's sources when it was measured. */
     dirty: git(brokerRoot, ['status', '--porcelain', '--', 'broker', 'log', 'wire', 'kraft']) !== '',
     units: 'MB = 10^6 bytes; generator throughput counts record-batch bytes, client libraries count record values',
+    loadAvgAtStart: loadAverage(),
+    loadAvgAtEnd: [] as number[],
+    otherCpuNote: 'other CPU = CPUs used on the broker core / generator core by processes outside the benchmark during the window; "!" above 0.15',
   };
   progress.log(`bench: ${selected.length} scenario(s), warm-up ${warmupMs / 1000} s + measure ${durationMs / 1000} s per run; node ${meta.node}, ${ncpu} CPUs (${meta.cpuModel}); pinning: ${pinning}`);
 
@@ -152,13 +158,17 @@ async function main(): Promise<void> {
     progress,
     done: new Map(),
     tag: '',
+    reps: args.reps ?? (args.quick ? 1 : 2),
+    extraTries: args.quick ? 0 : 1,
+    quietWaitMs: args.quick ? 0 : 15_000,
   };
   const results: ScenarioResult[] = [];
   for (let i = 0; i < selected.length; i++) {
     const s = selected[i]!;
     ctx.tag = `[${i + 1}/${selected.length}] ${s.name}`;
     const t = Date.now();
-    progress.status(`${ctx.tag} · starting`, true);
+    const loadAvg = loadAverage();
+    progress.status(`${ctx.tag} · starting (load average ${loadAvg.join(' ')})`, true);
     let r: ScenarioResult;
     try {
       r = await s.run(ctx);
@@ -168,6 +178,7 @@ async function main(): Promise<void> {
       r = { name: s.name, title: s.title, group: s.group, params: {}, status: 'failed', notes: [], error: msg, seconds: 0 };
     }
     r.seconds = Math.round((Date.now() - t) / 100) / 10;
+    r.loadAvg = loadAvg;
     results.push(r);
     ctx.done.set(r.name, r);
     progress.log(`${ctx.tag} ${summaryLine(r)} (${r.seconds} s)`);
@@ -179,7 +190,8 @@ async function main(): Promise<void> {
   const base = `${stamp(started)}-${label}`;
   const subtitle = `${meta.date.slice(0, 16).replace('T', ' ')} UTC · node ${meta.node} · ${ncpu} × ${meta.cpuModel} · ${args.quick ? 'quick' : 'full'} run · commit ${meta.commit}${meta.dirty ? '+' : ''}`;
 
-  let md = `# Benchmark run ${base}\n\n${subtitle}\n\nCommand: \`${meta.command}\`; pinning: ${pinning}; warm-up ${warmupMs / 1000} s, measure ${durationMs / 1000} s per run. ${meta.units}.\n\n`;
+  meta.loadAvgAtEnd = loadAverage();
+  let md = `# Benchmark run ${base}\n\n${subtitle}\n\nCommand: \`${meta.command}\`; broker: \`${meta.brokerMain}\`; pinning: ${pinning}; warm-up ${warmupMs / 1000} s, measure ${durationMs / 1000} s per run; load average at start ${meta.loadAvgAtStart.join(' ')}, at end ${meta.loadAvgAtEnd.join(' ')}. ${meta.units}; ${meta.otherCpuNote}.\n\n`;
   const sections: Array<[string, string[][]]> = [['Throughput (null broker = ceiling)', throughputRows(results)]];
   if (byName.get('e2e-latency')?.rates?.length) sections.push(['Latency at fixed rates (from the intended send time)', latencyRows(byName.get('e2e-latency'))]);
   if (byName.get('partitions-scaling')?.scaling?.length) sections.push(['Partition scaling', scalingRows(byName.get('partitions-scaling'))]);

@@ -2,18 +2,23 @@
 // same invocation (so the ratio is measured under the same conditions), except where a null
 // broker makes no sense (partition scaling, end-to-end latency) or where the broker lacks the
 // feature (placeholders).
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClientSpec } from './lib/clients.js';
+import type { ClientResult, ClientSpec } from './lib/clients.js';
+import type { DiskSpec } from './lib/disk.js';
 import type { FetchSpec, LoadResult, ProduceSpec } from './lib/load.js';
 import { nullTopicId } from './lib/null-broker.js';
 import { memory } from './lib/proc.js';
 import {
+  alternate,
   brokerFor,
   clearProfiles,
   latestProfile,
   nullFor,
   runGen,
+  runSteady,
   sideFrom,
+  waitQuiet,
   withServer,
   type Ctx,
   type ScenarioResult,
@@ -25,7 +30,7 @@ import { batchBytes, recordsPerBatchFor, type BatchSpec } from './lib/templates.
 export interface Scenario {
   name: string;
   title: string;
-  group: 'produce' | 'fetch' | 'latency' | 'partitions' | 'clients' | 'future';
+  group: 'floor' | 'produce' | 'fetch' | 'latency' | 'partitions' | 'clients' | 'future';
   /** Part of `--quick` (default true). */
   quick?: boolean;
   run(ctx: Ctx): Promise<ScenarioResult>;
@@ -42,6 +47,30 @@ function base(s: Scenario, params: Record<string, unknown>): ScenarioResult {
 function batchFor(recordBytes: number, request: 'one' | number): BatchSpec {
   return { recordBytes, recordsPerBatch: request === 'one' ? 1 : recordsPerBatchFor(recordBytes, request) };
 }
+
+// ------------------------------------------------------------------------------- storage floor
+
+const diskFloor: Scenario = {
+  name: 'disk-write-floor',
+  title: 'storage floor: one Node process appending 1 MiB fs.writev chunks to a file (no fsync), on the broker core',
+  group: 'floor',
+  async run(ctx) {
+    const res = base(diskFloor, { chunkBytes: 1 * MiB, fsync: false });
+    const job: DiskSpec = {
+      kind: 'disk-write',
+      dir: path.join(ctx.cacheDir, 'data', 'disk-write-floor'),
+      chunkBytes: 1 * MiB,
+      warmupMs: ctx.warmupMs,
+      durationMs: ctx.durationMs,
+      maxFileBytes: 2 * 1024 * MiB,
+    };
+    const g = await runGen(ctx, job, null, 'file writer on the broker core', ctx.brokerCpu);
+    const r = g.result as ClientResult & { cpuSeconds: number };
+    res.broker = sideFrom('broker', r, r.cpuSeconds, null, g.otherLoad);
+    res.notes.push(`the broker cannot persist faster than ${res.broker.mbps.toFixed(0)} MB/s here (plain sequential writes, ${res.broker.cpuSecPerGB?.toFixed(2)} CPU-s/GB)`);
+    return res;
+  },
+};
 
 // ------------------------------------------------------------------------------- produce
 
@@ -100,26 +129,29 @@ function produceScenario(d: ProduceDef): Scenario {
         warmupMs: ctx.warmupMs,
         durationMs: ctx.durationMs,
       });
-      res.null = await withServer(
-        () => nullFor(ctx, d.partitions),
-        async (srv) => {
-          const g = await runGen(ctx, job(srv.port), srv.pid, 'null broker');
-          return sideFrom('null', g.result, g.cpuSeconds, srv.pid);
-        },
-      );
       clearProfiles(ctx, d.name);
-      res.broker = await withServer(
-        () => brokerFor(ctx, d.name),
-        async (srv) => {
-          await createTopic(srv.port, TOPIC, d.partitions, d.configs);
-          const g = await runGen(ctx, job(srv.port), srv.pid, 'broker');
-          const side = sideFrom('broker', g.result, g.cpuSeconds, srv.pid);
-          side.stored = await verifyStored(srv, d.partitions, (g.result as LoadResult).totalRecords, d.acks);
-          return side;
-        },
+      await withServer(
+        () => nullFor(ctx, d.partitions),
+        (nullSrv) =>
+          withServer(
+            () => brokerFor(ctx, d.name),
+            async (brokerSrv) => {
+              await createTopic(brokerSrv.port, TOPIC, d.partitions, d.configs);
+              let total = 0;
+              await alternate(
+                ctx,
+                [
+                  { server: 'null', handle: nullSrv, job: job(nullSrv.port) },
+                  { server: 'broker', handle: brokerSrv, job: job(brokerSrv.port) },
+                ],
+                res,
+                (r) => (total += (r as LoadResult).totalRecords),
+              );
+              res.broker!.stored = await verifyStored(brokerSrv, d.partitions, total, d.acks);
+            },
+          ),
       );
-      if (ctx.profile) res.broker.profile = latestProfile(ctx, d.name);
-      res.ratio = res.null.mbps > 0 ? res.broker.mbps / res.null.mbps : null;
+      if (ctx.profile) res.broker!.profile = latestProfile(ctx, d.name);
       return res;
     },
   };
@@ -198,41 +230,39 @@ function fetchScenario(d: FetchDef): Scenario {
         warmupMs: ctx.warmupMs,
         durationMs: ctx.durationMs,
       });
-      res.null = await withServer(
-        () => nullFor(ctx, 1, batch),
-        async (srv) => {
-          const g = await runGen(ctx, job(srv.port, nullTopicId(TOPIC), { first: 0, step: 0, count: 1 }), srv.pid, 'null broker');
-          return sideFrom('null', g.result, g.cpuSeconds, srv.pid);
-        },
-      );
       clearProfiles(ctx, d.name);
-      res.broker = await withServer(
-        () => brokerFor(ctx, d.name),
-        async (srv) => {
-          const topicId = await createTopic(srv.port, TOPIC, 1, d.mode === 'old' ? { 'segment.bytes': String(segmentBytes) } : {});
-          const records = await prefill(ctx, srv, batch, prefillBatches);
-          const step = perFetch * batch.recordsPerBatch;
-          let offsets: FetchSpec['offsets'];
-          if (d.mode === 'tail') offsets = { first: records - step, step: 0, count: 1 };
-          else {
-            const oldBatches = Math.floor((oldSegments * segmentBytes) / bBytes) - perFetch;
-            offsets = { first: 0, step, count: Math.max(1, Math.floor(oldBatches / perFetch)) };
-          }
-          res.params.offsets = offsets;
-          const g = await runGen(ctx, job(srv.port, topicId, offsets), srv.pid, 'broker');
-          return sideFrom('broker', g.result, g.cpuSeconds, srv.pid);
-        },
+      await withServer(
+        () => nullFor(ctx, 1, batch),
+        (nullSrv) =>
+          withServer(
+            () => brokerFor(ctx, d.name),
+            async (brokerSrv) => {
+              const topicId = await createTopic(brokerSrv.port, TOPIC, 1, d.mode === 'old' ? { 'segment.bytes': String(segmentBytes) } : {});
+              const records = await prefill(ctx, brokerSrv, batch, prefillBatches);
+              const step = perFetch * batch.recordsPerBatch;
+              let offsets: FetchSpec['offsets'];
+              if (d.mode === 'tail') offsets = { first: records - step, step: 0, count: 1 };
+              else {
+                const oldBatches = Math.floor((oldSegments * segmentBytes) / bBytes) - perFetch;
+                offsets = { first: 0, step, count: Math.max(1, Math.floor(oldBatches / perFetch)) };
+              }
+              res.params.offsets = offsets;
+              await alternate(ctx, [
+                { server: 'null', handle: nullSrv, job: job(nullSrv.port, nullTopicId(TOPIC), { first: 0, step: 0, count: 1 }) },
+                { server: 'broker', handle: brokerSrv, job: job(brokerSrv.port, topicId, offsets) },
+              ], res);
+            },
+          ),
       );
-      if (ctx.profile) res.broker.profile = latestProfile(ctx, d.name);
-      const nb = res.null.load!;
-      const bb = res.broker.load!;
+      if (ctx.profile) res.broker!.profile = latestProfile(ctx, d.name);
+      const nb = res.null!.load!;
+      const bb = res.broker!.load!;
       if (nb.requests > 0 && bb.requests > 0) {
         const nPer = nb.bytes / nb.requests;
         const bPer = bb.bytes / bb.requests;
         if (Math.abs(nPer - bPer) > 1) res.notes.push(`bytes per response differ: null ${Math.round(nPer)}, broker ${Math.round(bPer)}`);
       }
       if (bb.emptyResponses > 0) res.notes.push(`${bb.emptyResponses} empty fetch responses from the broker`);
-      res.ratio = res.null.mbps > 0 ? res.broker.mbps / res.null.mbps : null;
       return res;
     },
   };
@@ -274,25 +304,30 @@ const latencyScenario: Scenario = {
       durationMs: ctx.durationMs,
     });
     clearProfiles(ctx, res.name);
-    let maxRate = ctx.done.get(LATENCY_BASE)?.broker?.requestsPerSec ?? 0;
+    const producerOnly = ctx.done.get(LATENCY_BASE)?.broker?.requestsPerSec;
+    let maxRate = 0;
     const rates: NonNullable<ScenarioResult['rates']> = [];
     res.rates = rates;
     await withServer(
       () => brokerFor(ctx, res.name),
       async (srv) => {
         const topicId = await createTopic(srv.port, TOPIC, 1);
-        if (!(maxRate > 0)) {
-          // Not measured in this invocation: probe the max rate with the same settings as LATENCY_BASE.
-          const probe: ProduceSpec = { ...job(srv.port, 1, null), rate: undefined, inFlight: 8 };
-          const g = await runGen(ctx, probe, srv.pid, 'broker max-rate probe');
-          maxRate = sideFrom('broker', g.result, null, null).requestsPerSec;
-          res.notes.push(`max rate probed here: ${Math.round(maxRate)} requests/s`);
-        } else res.notes.push(`max rate from ${LATENCY_BASE} in this run: ${Math.round(maxRate)} requests/s`);
+        // The max rate with the consumer attached (the load of the latency runs), same producer
+        // settings as LATENCY_BASE (1 connection × 8 in flight).
+        const probe: ProduceSpec = { ...job(srv.port, 1, topicId), rate: undefined, inFlight: 8 };
+        const g = await runSteady(ctx, probe, srv.pid, 'broker max-rate probe (with consumer)');
+        const p = sideFrom('broker', g.result, g.cpuSeconds, srv.pid, g.otherLoad);
+        maxRate = p.requestsPerSec;
+        res.broker = p;
+        res.notes.push(
+          `max rate with the tail consumer: ${Math.round(maxRate)} requests/s (${p.mbps.toFixed(0)} MB/s)` +
+            (producerOnly ? `; producer alone (${LATENCY_BASE}): ${Math.round(producerOnly)} requests/s` : ''),
+        );
         res.params.maxRate = Math.round(maxRate);
         for (const pct of pcts) {
           const rate = (maxRate * pct) / 100;
-          const g = await runGen(ctx, job(srv.port, rate, topicId), srv.pid, `broker at ${pct} % (${Math.round(rate)} req/s)`);
-          rates.push({ pct, targetRate: rate, broker: sideFrom('broker', g.result, g.cpuSeconds, srv.pid) });
+          const g = await runSteady(ctx, job(srv.port, rate, topicId), srv.pid, `broker at ${pct} % (${Math.round(rate)} req/s)`);
+          rates.push({ pct, targetRate: rate, broker: sideFrom('broker', g.result, g.cpuSeconds, srv.pid, g.otherLoad) });
         }
       },
     );
@@ -301,8 +336,8 @@ const latencyScenario: Scenario = {
       () => nullFor(ctx, 1),
       async (srv) => {
         for (const r of rates) {
-          const g = await runGen(ctx, job(srv.port, r.targetRate, null), srv.pid, `null broker at ${r.pct} %`);
-          r.null = sideFrom('null', g.result, g.cpuSeconds, srv.pid);
+          const g = await runSteady(ctx, job(srv.port, r.targetRate, null), srv.pid, `null broker at ${r.pct} %`);
+          r.null = sideFrom('null', g.result, g.cpuSeconds, srv.pid, g.otherLoad);
         }
       },
     );
@@ -345,8 +380,9 @@ const partitionScaling: Scenario = {
               warmupMs: ctx.warmupMs,
               durationMs: ctx.durationMs,
             };
+            await waitQuiet(ctx, ctx.quietWaitMs);
             const g = await runGen(ctx, job, srv.pid, `broker, ${p} partitions`);
-            const side = sideFrom('broker', g.result, g.cpuSeconds, srv.pid);
+            const side = sideFrom('broker', g.result, g.cpuSeconds, srv.pid, g.otherLoad);
             side.stored = await verifyStored(srv, p, (g.result as LoadResult).totalRecords, 1);
             return { partitions: p, createMs, idleRssMB: idle ? idle.rss / 1e6 : null, side };
           },
@@ -387,34 +423,32 @@ function clientScenario(kind: ClientSpec['kind'], title: string): Scenario {
         endOffset,
         fetchMaxBytes: 1 * MiB,
       });
-      res.null = await withServer(
-        () => nullFor(ctx, 1, fetchBatch),
-        async (srv) => {
-          const g = await runGen(ctx, job(srv.port), srv.pid, 'null broker');
-          return sideFrom('null', g.result, g.cpuSeconds, srv.pid);
-        },
-      );
       clearProfiles(ctx, s.name);
-      res.broker = await withServer(
-        () => brokerFor(ctx, s.name),
-        async (srv) => {
-          await createTopic(srv.port, TOPIC, 1);
-          let end: number | undefined;
-          if (kind === 'platformatic-fetch') {
-            const bBytes = batchBytes(fetchBatch.recordBytes, fetchBatch.recordsPerBatch);
-            end = await prefill(ctx, srv, fetchBatch, Math.ceil((64 * MiB) / bBytes));
-            res.params.prefillMiB = 64;
-          }
-          const g = await runGen(ctx, job(srv.port, end), srv.pid, 'broker');
-          return sideFrom('broker', g.result, g.cpuSeconds, srv.pid);
-        },
+      await withServer(
+        () => nullFor(ctx, 1, fetchBatch),
+        (nullSrv) =>
+          withServer(
+            () => brokerFor(ctx, s.name),
+            async (brokerSrv) => {
+              await createTopic(brokerSrv.port, TOPIC, 1);
+              let end: number | undefined;
+              if (kind === 'platformatic-fetch') {
+                const bBytes = batchBytes(fetchBatch.recordBytes, fetchBatch.recordsPerBatch);
+                end = await prefill(ctx, brokerSrv, fetchBatch, Math.ceil((64 * MiB) / bBytes));
+                res.params.prefillMiB = 64;
+              }
+              await alternate(ctx, [
+                { server: 'null', handle: nullSrv, job: job(nullSrv.port) },
+                { server: 'broker', handle: brokerSrv, job: job(brokerSrv.port, end) },
+              ], res);
+            },
+          ),
       );
-      if (ctx.profile) res.broker.profile = latestProfile(ctx, s.name);
-      for (const side of [res.null, res.broker]) {
+      if (ctx.profile) res.broker!.profile = latestProfile(ctx, s.name);
+      for (const side of [res.null!, res.broker!]) {
         const c = side.client!;
         if (c.errors > 0) res.notes.push(`${side.server}: ${c.errors} failed calls (${c.firstError})`);
       }
-      res.ratio = res.null.mbps > 0 ? res.broker.mbps / res.null.mbps : null;
       return res;
     },
   };
@@ -439,6 +473,7 @@ function future(name: string, title: string, why: string, status: 'not-measurabl
 }
 
 export const SCENARIOS: Scenario[] = [
+  diskFloor,
   produceScenario({ name: 'produce-1m-acks1', title: '1 MiB requests (1 KiB records), acks=1, 1 conn × 4 in flight', recordBytes: 1 * KiB, request: 1 * MiB, acks: 1, partitions: 1, connections: 1, inFlight: 4 }),
   produceScenario({ name: 'produce-16k-acks1', title: '16 KiB requests (1 KiB records), acks=1, 4 conns × 8', recordBytes: 1 * KiB, request: 16 * KiB, acks: 1, partitions: 1, connections: 4, inFlight: 8 }),
   produceScenario({ name: 'produce-16k-acks0', title: '16 KiB requests, acks=0, 4 conns × 8', recordBytes: 1 * KiB, request: 16 * KiB, acks: 0, partitions: 1, connections: 4, inFlight: 8 }),

@@ -48,7 +48,10 @@ export function renderChart(input: ChartInput): string {
   const barW = 520;
   const out: string[] = [];
   let y = 0;
-  const text = (x: number, yy: number, s: string, extra = '') => out.push(`<text x="${x}" y="${yy}" ${FONT} font-size="12" ${extra}>${esc(s)}</text>`);
+  const text = (x: number, yy: number, s: string, extra = '') => {
+    const size = /font-size="/.test(extra) ? '' : ' font-size="12"';
+    out.push(`<text x="${x}" y="${yy}" ${FONT}${size} ${extra}>${esc(s)}</text>`);
+  };
 
   text(16, (y += 26), input.title, 'font-size="17" font-weight="bold"');
   text(16, (y += 18), input.subtitle, 'fill="#555"');

@@ -25,7 +25,7 @@ export interface ClientSpec {
 }
 
 export interface ClientResult {
-  kind: ClientSpec['kind'];
+  kind: ClientSpec['kind'] | 'disk-write';
   elapsedMs: number;
   /** send() or fetch() calls completed in the window. */
   calls: number;

@@ -96,6 +96,8 @@ export interface LoadResult {
   latency: LatencySummary;
   latencyHist: string;
   sendLag?: LatencySummary;
+  /** Fixed-rate mode: latency from the actual send (the broker's share, without generator lateness). */
+  service?: LatencySummary;
   endToEnd?: LatencySummary;
   endToEndHist?: string;
   /** Request bytes per produce request (frame), for reference. */
@@ -140,6 +142,7 @@ class LoadRun {
   private readonly connectionErrors: string[] = [];
   private readonly latency = new LatencyHistogram();
   private readonly sendLag = new LatencyHistogram();
+  private readonly service = new LatencyHistogram();
   private readonly e2e = new LatencyHistogram();
   private rrPartition = 0;
   private rrConn = 0;
@@ -261,6 +264,7 @@ class LoadRun {
     this.emptyResponses = 0;
     this.latency.reset();
     this.sendLag.reset();
+    this.service.reset();
     this.e2e.reset();
   }
 
@@ -340,7 +344,10 @@ class LoadRun {
       this.requests++;
       this.records += t.records;
       this.bytes += t.batchBytes;
-      this.latency.recordMillis(now - ((this.spec as ProduceSpec).rate !== undefined ? intended : sentAt));
+      if ((this.spec as ProduceSpec).rate !== undefined) {
+        this.latency.recordMillis(now - intended);
+        this.service.recordMillis(now - sentAt);
+      } else this.latency.recordMillis(now - sentAt);
     }
     this.afterCompletion(c);
   }
@@ -510,6 +517,7 @@ class LoadRun {
       latency: this.latency.summary(),
       latencyHist: this.latency.encode(),
       sendLag: rate === undefined ? undefined : this.sendLag.summary(),
+      service: rate === undefined ? undefined : this.service.summary(),
       endToEnd: spec.kind === 'produce' && spec.endToEnd ? this.e2e.summary() : undefined,
       endToEndHist: spec.kind === 'produce' && spec.endToEnd ? this.e2e.encode() : undefined,
       requestBytes: (this.produceT?.frame ?? this.fetchT!.frame).length,

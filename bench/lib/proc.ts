@@ -144,3 +144,32 @@ export function cpuModel(): string {
     return 'unknown';
   }
 }
+
+/**
+ * Busy seconds of each CPU so far, from /proc/stat: user + nice + system + steal. Interrupt and
+ * softirq time is left out: loopback networking of the benchmark's own sockets lands there
+ * without being charged to any process.
+ */
+export function coreBusySeconds(): number[] {
+  try {
+    const out: number[] = [];
+    for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+      const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+      if (!m) continue;
+      const f = m[2]!.trim().split(/\s+/).map(Number);
+      // user nice system idle iowait irq softirq steal
+      out[Number(m[1])] = ((f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[7] ?? 0)) / CLK_TCK;
+    }
+    return out;
+  } catch {
+    return [];
+  }
+}
+
+export function loadAverage(): number[] {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+  } catch {
+    return [];
+  }
+}

@@ -1,6 +1,6 @@
 // Tables (terminal and Markdown), the issue's targets, and the chart input, from a run's results.
 import type { ChartInput, LatencyRow, RatioRow, ScalingRow } from './chart.js';
-import type { ScenarioResult, SideResult } from './runner.js';
+import { DISTURBED_CPU, isDisturbed, type ScenarioResult, type SideResult } from './runner.js';
 
 export interface TargetResult {
   name: string;
@@ -58,6 +58,20 @@ function pad(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
 }
 
+/** Foreign CPU on the (broker, generator) cores during the window, worst of both sides. */
+function otherText(...sides: Array<SideResult | undefined>): string {
+  let bc = -1;
+  let gc = -1;
+  for (const s of sides) {
+    if (!s?.otherLoad) continue;
+    bc = Math.max(bc, s.otherLoad.brokerCore);
+    gc = Math.max(gc, s.otherLoad.genCore);
+  }
+  if (bc < 0) return '-';
+  return `${bc.toFixed(2)}/${gc.toFixed(2)}${bc > DISTURBED_CPU || gc > DISTURBED_CPU ? ' !' : ''}`;
+}
+
+
 function latencyText(s: SideResult | undefined): string {
   const l = s?.load?.latency ?? s?.client?.latency;
   return l && l.count > 0 ? `${ms(l.p50)}/${ms(l.p99)}` : '-';
@@ -65,15 +79,15 @@ function latencyText(s: SideResult | undefined): string {
 
 /** Rows: scenario, null MB/s, broker MB/s, %, records/s, requests/s, latency, CPU-s/GB, peak RSS, stored. */
 export function throughputRows(results: ScenarioResult[]): string[][] {
-  const rows: string[][] = [['scenario', 'null MB/s', 'broker MB/s', '% of null', 'broker rec/s', 'broker req/s', 'p50/p99 ms', 'CPU-s/GB', 'peak RSS MB', 'stored']];
+  const rows: string[][] = [['scenario', 'null MB/s', 'broker MB/s', '% of null', 'broker rec/s', 'broker req/s', 'p50/p99 ms', 'CPU-s/GB', 'peak RSS MB', 'stored', 'other CPU']];
   for (const r of results) {
     if (r.group === 'latency' || r.group === 'partitions') continue;
     if (r.status === 'not-measurable' || r.status === 'placeholder') {
-      rows.push([r.name, '-', '-', r.status === 'placeholder' ? 'placeholder' : 'not yet', '-', '-', '-', '-', '-', '-']);
+      rows.push([r.name, '-', '-', r.status === 'placeholder' ? 'placeholder' : 'not yet', '-', '-', '-', '-', '-', '-', '-']);
       continue;
     }
     if (r.status === 'failed') {
-      rows.push([r.name, '-', '-', 'FAILED', '-', '-', '-', '-', '-', '-']);
+      rows.push([r.name, '-', '-', 'FAILED', '-', '-', '-', '-', '-', '-', '-']);
       continue;
     }
     const b = r.broker;
@@ -89,27 +103,43 @@ export function throughputRows(results: ScenarioResult[]): string[][] {
       b?.cpuSecPerGB === null || b?.cpuSecPerGB === undefined ? '-' : b.cpuSecPerGB.toFixed(2),
       b?.peakRssMB === null || b?.peakRssMB === undefined ? '-' : n0(b.peakRssMB),
       st,
+      otherText(r.null, b),
     ]);
   }
   return rows;
 }
 
 export function latencyRows(r: ScenarioResult | undefined): string[][] {
-  const rows: string[][] = [['rate', 'req/s asked', 'req/s done', 'produce p50/p99/p99.9 ms', 'e2e p50/p99/p99.9 ms', 'send lag p99 ms', 'null produce p50/p99/p99.9 ms']];
+  const rows: string[][] = [['rate', 'req/s asked', 'req/s done', 'produce p50/p99/p99.9 ms', 'e2e p50/p99/p99.9 ms', 'send lag p99 ms', 'service p99 ms', 'null produce p50/p99/p99.9 ms', 'other CPU']];
+  const probe = r?.broker?.load;
+  if (probe) {
+    const f = (l: { p50: number; p99: number; p999: number } | undefined) => (l ? `${ms(l.p50)}/${ms(l.p99)}/${ms(l.p999)}` : '-');
+    rows.push(['max', '-', n0(probe.requests / (probe.elapsedMs / 1000)), f(probe.latency), f(probe.endToEnd), '-', '-', '-', otherText(r!.broker)]);
+  }
   for (const x of r?.rates ?? []) {
     const b = x.broker?.load;
     const nl = x.null?.load;
     const f = (l: { p50: number; p99: number; p999: number } | undefined) => (l ? `${ms(l.p50)}/${ms(l.p99)}/${ms(l.p999)}` : '-');
-    rows.push([`${x.pct} %`, n0(x.targetRate), b ? n0(b.requests / (b.elapsedMs / 1000)) : '-', f(b?.latency), f(b?.endToEnd), b?.sendLag ? ms(b.sendLag.p99) : '-', f(nl?.latency)]);
+    rows.push([
+      `${x.pct} %`,
+      n0(x.targetRate),
+      b ? n0(b.requests / (b.elapsedMs / 1000)) : '-',
+      f(b?.latency),
+      f(b?.endToEnd),
+      b?.sendLag ? ms(b.sendLag.p99) : '-',
+      b?.service ? ms(b.service.p99) : '-',
+      f(nl?.latency),
+      otherText(x.broker, x.null),
+    ]);
   }
   return rows;
 }
 
 export function scalingRows(r: ScenarioResult | undefined): string[][] {
-  const rows: string[][] = [['partitions', 'create s', 'RSS idle MB', 'peak RSS MB', 'MB/s', 'CPU-s/GB', 'stored']];
+  const rows: string[][] = [['partitions', 'create s', 'RSS idle MB', 'peak RSS MB', 'MB/s', 'CPU-s/GB', 'stored', 'other CPU']];
   for (const x of r?.scaling ?? []) {
     if (!x.side) {
-      rows.push([n0(x.partitions), '-', '-', `FAILED: ${x.error ?? ''}`.slice(0, 60), '-', '-', '-']);
+      rows.push([n0(x.partitions), '-', '-', `FAILED: ${x.error ?? ''}`.slice(0, 60), '-', '-', '-', '-']);
       continue;
     }
     const s = x.side;
@@ -121,6 +151,7 @@ export function scalingRows(r: ScenarioResult | undefined): string[][] {
       n1(s.mbps),
       s.cpuSecPerGB === null ? '-' : s.cpuSecPerGB.toFixed(2),
       s.stored ? (s.stored.ok ? 'yes' : `NO ${s.stored.stored}/${s.stored.expected}`) : '-',
+      otherText(s),
     ]);
   }
   return rows;
@@ -149,11 +180,11 @@ export function markdownTable(rows: string[][]): string {
 export function chartInput(results: ScenarioResult[], title: string, subtitle: string): ChartInput {
   const targets: Record<string, number> = { 'produce-1m-acks1': 0.5, 'produce-16k-acks1': 0.4, 'fetch-tail-1m': 0.6 };
   const ratios: RatioRow[] = results
-    .filter((r) => r.group !== 'latency' && r.group !== 'partitions' && r.group !== 'future')
+    .filter((r) => r.group !== 'latency' && r.group !== 'partitions' && r.group !== 'future' && r.group !== 'floor')
     .map((r) => ({
       label: r.name,
       ratio: r.ratio ?? null,
-      brokerText: r.broker ? `${n1(r.broker.mbps)} MB/s` : '-',
+      brokerText: r.broker ? `${n1(r.broker.mbps)} MB/s${(r.null && isDisturbed(r.null)) || isDisturbed(r.broker) ? ', disturbed' : ''}` : '-',
       nullText: r.null ? `${n1(r.null.mbps)}` : '-',
       target: targets[r.name],
     }));
