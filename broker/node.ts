@@ -85,7 +85,10 @@ export class BrokerNode {
     };
 
     await controller.bootstrapIfEmpty();
-    quorum.onImage((image: MetadataImage) => void replicaManager.applyImage(image));
+    quorum.onImage((image: MetadataImage) => {
+      void replicaManager.applyImage(image);
+      groupCoordinator.onImage(image);
+    });
     await replicaManager.applyImage(quorum.image);
     groupCoordinator.start();
 

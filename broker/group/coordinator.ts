@@ -1226,6 +1226,43 @@ export class GroupCoordinator {
     return { errorCode: ErrorCode.NONE, topics: result };
   }
 
+  // ---------------------------------------------------------------- deleted topics
+
+  /**
+   * Topics were deleted: every group forgets its offsets of them (tombstones), and an Empty
+   * group left without offsets is deleted (Kafka's onPartitionsDeleted). Returns the number of
+   * offsets removed.
+   */
+  async onTopicsDeleted(topics: ReadonlySet<string>): Promise<number> {
+    if (topics.size === 0) return 0;
+    const now = this.deps.nowMs();
+    const writes: Promise<number>[] = [];
+    let removed = 0;
+    for (const shard of this.shards.values()) {
+      if (shard.state !== 'active') continue;
+      const records: OffsetsTopicRecord[] = [];
+      const groupIds = new Set([...shard.groups.keys(), ...shard.offsets.keys()]);
+      for (const groupId of groupIds) {
+        const tombstones = this.offsetTombstones(shard, groupId, (topic) => topics.has(topic));
+        if (tombstones.length === 0) continue;
+        records.push(...tombstones);
+        removed += tombstones.length;
+        const group = shard.groups.get(groupId);
+        const remaining = this.offsetTombstones(shard, groupId, (topic) => !topics.has(topic)).length;
+        if (group && group.is('Empty') && remaining === 0) {
+          records.push(groupMetadataRecord(groupId, null));
+          group.transitionTo('Dead', now);
+          shard.groups.delete(groupId);
+          this.timer.cancel(this.joinKey(shard, groupId));
+        }
+      }
+      if (records.length > 0) writes.push(this.write(shard, records, true));
+    }
+    await Promise.all(writes);
+    if (removed > 0) this.log.info({ topics: [...topics], offsets: removed }, 'removed offsets of deleted topics');
+    return removed;
+  }
+
   // ---------------------------------------------------------------- expiration
 
   /**

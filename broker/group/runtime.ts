@@ -78,6 +78,8 @@ export class GroupCoordinatorRuntime {
   private cleanupTimer: NodeJS.Timeout | null = null;
   private readonly creating = new Map<string, Promise<number>>();
   private readonly logger: Logger;
+  /** Topic names of the last image seen (to notice deletions). */
+  private knownTopics: Set<string> | null = null;
 
   constructor(private readonly opts: GroupCoordinatorRuntimeOptions) {
     this.logger = opts.logger;
@@ -117,12 +119,27 @@ export class GroupCoordinatorRuntime {
     for (const p of replicaManager.allPartitions()) {
       if (p.topic === GROUP_METADATA_TOPIC && p.isLeader) void this.coordinator.onElection(p.index, p.leaderEpoch);
     }
+    this.knownTopics = new Set(this.opts.image().topicsByName.keys());
     this.coordinator.start();
     const interval = config.int('offsets.retention.check.interval.ms');
     this.cleanupTimer = setInterval(() => {
       this.coordinator.cleanupGroupMetadata().catch((err) => this.logger.error({ err }, 'offset expiration failed'));
     }, Math.max(1, interval));
     this.cleanupTimer.unref();
+  }
+
+  /**
+   * A new metadata image: offsets of topics it no longer has are deleted (Kafka's
+   * onPartitionsDeleted). Call for every published image.
+   */
+  onImage(image: MetadataImage): void {
+    const names = new Set(image.topicsByName.keys());
+    const known = this.knownTopics;
+    this.knownTopics = names;
+    if (known === null) return;
+    const deleted = new Set([...known].filter((t) => !names.has(t)));
+    if (deleted.size === 0) return;
+    this.coordinator.onTopicsDeleted(deleted).catch((err) => this.logger.error({ err }, 'removing offsets of deleted topics failed'));
   }
 
   /** Answers parked requests (NOT_COORDINATOR), drops all group state and every timer. */

@@ -544,6 +544,26 @@ describe('DeleteGroups and OffsetDelete', () => {
   });
 });
 
+describe('deleted topics', () => {
+  it("removes every group's offsets of the topics; an Empty group left without offsets is deleted", async () => {
+    const h = await newCoordinator();
+    const { a, generationId } = await twoMemberGroup(h);
+    await commit(h, { generationId, memberId: a, topic: 't' });
+    await commit(h, { generationId, memberId: a, topic: 'gone' });
+    await commit(h, { groupId: 'only-gone', topic: 'gone' });
+    await commit(h, { groupId: 'keeps', topic: 't' });
+    expect(await h.coordinator.onTopicsDeleted(new Set(['gone']))).toBe(2);
+    expect(fetched(h, 'g', 'gone').committedOffset).toBe(-1);
+    expect(fetched(h, 'g', 't').committedOffset).toBe(42);
+    expect(h.coordinator.group('g')!.state).toBe('Stable');
+    expect(h.coordinator.group('only-gone')).toBeUndefined();
+    expect(fetched(h, 'keeps', 't').committedOffset).toBe(42);
+    const h2 = await newCoordinator({ log: h.log });
+    expect(fetched(h2, 'g', 'gone').committedOffset).toBe(-1);
+    expect(h2.coordinator.group('only-gone')).toBeUndefined();
+  });
+});
+
 describe('offset expiration', () => {
   const RETENTION = 60_000;
 
