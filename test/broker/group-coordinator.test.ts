@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../wire/errors.js';
 import {
   assignment,
-  FakeOffsetsLog,
   flush,
   joinInput,
   joinNew,
