@@ -8,7 +8,8 @@
  * - Elections. A voter whose election timer (Unattached) or fetch timer (Follower) expires
  *   becomes Prospective and asks every voter for a pre-vote at its current epoch. Voters grant a
  *   pre-vote if the asker's log is at least as up to date as theirs (last epoch, then end offset)
- *   and they are not following a leader they fetched from successfully. A majority of pre-votes
+ *   and they are not following a leader they fetched from successfully (a vote request of either
+ *   kind from a higher epoch moves the receiver to that epoch first). A majority of pre-votes
  *   makes it Candidate at epoch + 1 (it votes for itself, durably); a majority of real votes
  *   makes it Leader. One vote per epoch, persisted in the hard state before the answer leaves.
  *   Timeouts are randomized in [election timeout, 2 × election timeout) with the injected PRNG.
@@ -755,7 +756,10 @@ export class RaftCore {
   }
 
   private onVoteRequest(msg: RaftMessage, b: VoteRequest): void {
-    if (b.candidateId < 0 || b.lastOffset < 0 || b.lastOffsetEpoch < 0 || b.lastOffsetEpoch > b.candidateEpoch) {
+    // A candidate bumped its epoch, so its log's last epoch is below it; a pre-vote is sent at the
+    // prospective's current epoch, which its log may have reached.
+    const illegalEpoch = b.preVote ? b.lastOffsetEpoch > b.candidateEpoch : b.lastOffsetEpoch >= b.candidateEpoch;
+    if (b.candidateId < 0 || b.lastOffset < 0 || b.lastOffsetEpoch < 0 || illegalEpoch) {
       return this.respond(msg, this.voteError(ErrorCode.INVALID_REQUEST));
     }
     if (b.candidateEpoch < this.state.epoch) return this.respond(msg, this.voteError(ErrorCode.FENCED_LEADER_EPOCH));
@@ -763,7 +767,11 @@ export class RaftCore {
       return this.respond(msg, this.voteError(ErrorCode.INCONSISTENT_VOTER_SET));
     }
     if (b.candidateId === this.id) return this.respond(msg, this.voteError(ErrorCode.INVALID_REQUEST));
-    if (!b.preVote && b.candidateEpoch > this.state.epoch) this.becomeUnattached(b.candidateEpoch);
+    // Kafka 4.0: any vote request from a higher epoch moves this node to it, pre-vote or not.
+    // A pre-vote carries the asker's current (unbumped) epoch, so a node that merely lost touch
+    // cannot raise anyone's epoch; one that is already in a higher epoch (an election started
+    // there) must be able to pull the others along, or it would be stuck there forever.
+    if (b.candidateEpoch > this.state.epoch) this.becomeUnattached(b.candidateEpoch);
     const upToDate = compareOffsetAndEpoch({ offset: b.lastOffset, epoch: b.lastOffsetEpoch }, this.log.endOffsetAndEpoch()) >= 0;
     const granted = this.canGrantVote(b.candidateId, upToDate, b.preVote);
     if (granted && !b.preVote) {
