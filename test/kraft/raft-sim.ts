@@ -147,7 +147,10 @@ export class RaftSimulation {
   private readonly pResign: number;
   private pPropose: number;
   private maxDelay: number;
+  private readonly chaosMaxDelay: number;
   private chaos = true;
+  /** Leaders cut off from a majority of voters, and since when. */
+  private readonly cutOffSince = new Map<number, number>();
 
   // Invariant state.
   private readonly facts: (Fact | undefined)[] = [];
@@ -187,7 +190,7 @@ export class RaftSimulation {
     this.pDrop = rng.pick([0, 0.01, 0.05, 0.15]);
     this.pDup = rng.pick([0, 0.02, 0.1]);
     this.pSlowDisk = rng.pick([0, 0.05, 0.2]);
-    this.maxDelay = rng.pick([0, 1, 3, 6]);
+    this.maxDelay = this.chaosMaxDelay = rng.pick([0, 1, 3, 6]);
     this.pCrash = rng.pick([0, 0.005, 0.02]);
     this.pRestart = rng.pick([0.02, 0.1]);
     this.pPartition = rng.pick([0, 0.01, 0.03]);
@@ -344,6 +347,37 @@ export class RaftSimulation {
       this.checkNode(n);
     }
     this.drain();
+    this.checkCutOffLeaders();
+  }
+
+  /**
+   * Check-quorum: a leader that cannot hear from a majority of voters (links to it cut, or nodes
+   * down) must stop leading within 1.5 x fetch timeout, plus the longest delivery delay of a
+   * fetch sent before the cut, plus slack for the ticks its clock may have missed.
+   */
+  private checkCutOffLeaders(): void {
+    const limit = Math.floor(this.cfg.fetchTimeoutTicks! * 1.5) + this.chaosMaxDelay + 10;
+    for (const n of this.nodes) {
+      if (n.core === null || n.core.status().kind !== 'Leader') {
+        this.cutOffSince.delete(n.id);
+        continue;
+      }
+      let reachable = 1;
+      for (const v of this.nodes) {
+        if (v.id === n.id || !v.isVoter || v.core === null) continue;
+        // What check-quorum measures: fetches the leader can receive.
+        if (!this.blocked.has(`${v.id}>${n.id}`)) reachable++;
+      }
+      if (reachable >= Math.floor(this.voterIds.length / 2) + 1) {
+        this.cutOffSince.delete(n.id);
+        continue;
+      }
+      const since = this.cutOffSince.get(n.id) ?? this.now;
+      this.cutOffSince.set(n.id, since);
+      if (this.now - since > limit) {
+        throw new SimFailure(`leader ${n.id} has been cut off from a majority since tick ${since} and still leads at tick ${this.now}`);
+      }
+    }
   }
 
   /** Deliver due packets and persist Readies, in random order, until nothing is left this tick. */
