@@ -10,7 +10,7 @@
 //   deliver-msgs [ids|all] [drop] [type=FetchRequest] [from=ids]   delivers (or drops) queued messages to ids
 //   stabilize [ids|all]           process-ready and deliver until nothing moves
 //   propose <id> <text>           status <ids|all>     log <id>
-//   partition <ids>               cuts links between those nodes and the rest; `heal` restores
+//   partition <ids>               the network is now split: those nodes | the rest; `heal` restores
 //   crash <id> / restart <id>     crash loses the unprocessed Ready and queued messages to it
 //   resign <id>                   snapshot <id> (takeSnapshot at the applied offset)
 //   send <from> <to> <Type> k=v...  steps a hand-made message into <to> and shows its Ready
@@ -158,6 +158,7 @@ export class RaftInteractionEnv {
         return this.fmtLog(Number(d.positional[0]));
       case 'partition': {
         const group = new Set(ids(d.positional[0]));
+        this.cut.clear();
         for (const a of this.nodes.keys()) for (const b of this.nodes.keys()) if (group.has(a) !== group.has(b)) this.cut.add(`${a}-${b}`);
         return 'ok';
       }
