@@ -1,5 +1,8 @@
 // The transition table, quorum arithmetic, and the RaftCore API contract (Ready/advance order,
 // misuse, a quorum of one).
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { RaftCore } from '../../kraft/raft/core.js';
 import { IllegalStateError } from '../../kraft/raft/errors.js';
@@ -155,5 +158,18 @@ describe('RaftCore', () => {
           rand: seededRandom(1),
         }),
     ).toThrow(RangeError);
+  });
+});
+
+describe('purity', () => {
+  it('kraft/raft has no clock, global randomness, timers or I/O', () => {
+    const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../kraft/raft');
+    const forbidden = /\b(Date\.now|new Date|Math\.random|setTimeout|setInterval|setImmediate|queueMicrotask|process\.|performance\.now)\b|from 'node:|require\(/;
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.ts'))) {
+      const code = readFileSync(path.join(dir, f), 'utf8')
+        .split('\n')
+        .filter((l) => !/^\s*(\*|\/\/|\/\*)/.test(l));
+      for (const line of code) expect(forbidden.test(line), `${f}: ${line}`).toBe(false);
+    }
   });
 });
