@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { renderChart } from './lib/chart.js';
 import { cpuCount, cpuModel, installCleanup, killAllChildren, loadAverage, pinSelf, taskset } from './lib/proc.js';
 import { Progress } from './lib/progress.js';
-import { chartInput, evaluateTargets, latencyRows, markdownTable, scalingRows, targetRows, terminalTable, throughputRows } from './lib/report.js';
+import { chartInput, evaluateTargets, latencyRows, markdownTable, scalingRows, storageRows, targetRows, terminalTable, throughputRows } from './lib/report.js';
 import type { Ctx, ScenarioResult } from './lib/runner.js';
 import { repoPaths } from './lib/servers.js';
 import { SCENARIOS } from './scenarios.js';
@@ -134,6 +134,7 @@ async function main(): Promise<void> {
     pinning,
     brokerMain: path.relative(paths.root, paths.brokerMain) || paths.brokerMain,
     commit: git(brokerRoot, ['rev-parse', '--short', 'HEAD']),
+    benchCommit: git(paths.root, ['rev-parse', '--short', 'HEAD']),
     /** Uncommitted changes in the broker's sources when it was measured. */
     dirty: git(brokerRoot, ['status', '--porcelain', '--', 'broker', 'log', 'wire', 'kraft']) !== '',
     units: 'MB = 10^6 bytes; generator throughput counts record-batch bytes, client libraries count record values',
@@ -161,6 +162,8 @@ async function main(): Promise<void> {
     reps: args.reps ?? (args.quick ? 1 : 2),
     extraTries: args.quick ? 0 : 1,
     quietWaitMs: args.quick ? 0 : 15_000,
+    quietBudgetMs: args.quick ? 0 : 120_000,
+    extraBudget: args.quick ? 0 : 8,
   };
   const results: ScenarioResult[] = [];
   for (let i = 0; i < selected.length; i++) {
@@ -193,6 +196,8 @@ async function main(): Promise<void> {
   meta.loadAvgAtEnd = loadAverage();
   let md = `# Benchmark run ${base}\n\n${subtitle}\n\nCommand: \`${meta.command}\`; broker: \`${meta.brokerMain}\`; pinning: ${pinning}; warm-up ${warmupMs / 1000} s, measure ${durationMs / 1000} s per run; load average at start ${meta.loadAvgAtStart.join(' ')}, at end ${meta.loadAvgAtEnd.join(' ')}. ${meta.units}; ${meta.otherCpuNote}.\n\n`;
   const sections: Array<[string, string[][]]> = [['Throughput (null broker = ceiling)', throughputRows(results)]];
+  const storage = storageRows(results);
+  if (storage) sections.push(['Produce against the storage floor (CPU on the broker core)', storage]);
   if (byName.get('e2e-latency')?.rates?.length) sections.push(['Latency at fixed rates (from the intended send time)', latencyRows(byName.get('e2e-latency'))]);
   if (byName.get('partitions-scaling')?.scaling?.length) sections.push(['Partition scaling', scalingRows(byName.get('partitions-scaling'))]);
   if (targets.length > 0) sections.push(['Targets', targetRows(targets)]);

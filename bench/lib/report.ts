@@ -109,6 +109,27 @@ export function throughputRows(results: ScenarioResult[]): string[][] {
   return rows;
 }
 
+/**
+ * Produce scenarios against the storage floor: with the broker's work on one core, receiving
+ * costs at least what it costs the null broker and writing at least what it costs the plain file
+ * writer (disk-write-floor), per GB. 1 / (sum of both) is a bound no broker reaches on this core;
+ * broker − floor CPU-s/GB is what the broker itself spends beyond writing the bytes.
+ */
+export function storageRows(results: ScenarioResult[]): string[][] | null {
+  const floor = results.find((r) => r.name === 'disk-write-floor')?.broker?.cpuSecPerGB;
+  if (floor === undefined || floor === null) return null;
+  const rows: string[][] = [['scenario', 'broker CPU-s/GB', 'null CPU-s/GB', 'floor CPU-s/GB', 'broker beyond the floor', 'bound MB/s', 'broker % of bound']];
+  for (const r of results) {
+    if (r.group !== 'produce' || r.status !== 'ok' || !r.broker || !r.null) continue;
+    const b = r.broker.cpuSecPerGB;
+    const nl = r.null.cpuSecPerGB;
+    if (b === null || nl === null) continue;
+    const bound = 1000 / (nl + floor);
+    rows.push([r.name, b.toFixed(2), nl.toFixed(2), floor.toFixed(2), (b - floor).toFixed(2), n0(bound), `${Math.round((r.broker.mbps / bound) * 100)} %`]);
+  }
+  return rows.length > 1 ? rows : null;
+}
+
 export function latencyRows(r: ScenarioResult | undefined): string[][] {
   const rows: string[][] = [['rate', 'req/s asked', 'req/s done', 'produce p50/p99/p99.9 ms', 'e2e p50/p99/p99.9 ms', 'send lag p99 ms', 'service p99 ms', 'null produce p50/p99/p99.9 ms', 'other CPU']];
   const probe = r?.broker?.load;

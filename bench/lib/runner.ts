@@ -35,6 +35,10 @@ export interface Ctx {
   extraTries: number;
   /** Longest wait for quiet cores before a run. */
   quietWaitMs: number;
+  /** What is left of the run's total budget for such waits, ms (keeps a full run bounded). */
+  quietBudgetMs: number;
+  /** What is left of the run's budget of extra runs after disturbed ones. */
+  extraBudget: number;
 }
 
 export interface SideResult {
@@ -246,9 +250,18 @@ export function isDisturbed(s: SideResult): boolean {
  * Waits (bounded) until the two benchmark cores are quiet: other work on the machine (tests run
  * by others) would otherwise be measured as the broker's slowness. Returns the ms waited.
  */
-export async function waitQuiet(ctx: Ctx, maxMs: number): Promise<number> {
+export async function waitQuiet(ctx: Ctx, maxMsWanted: number): Promise<number> {
+  const maxMs = Math.min(maxMsWanted, ctx.quietBudgetMs);
   if (ctx.brokerCpu === null || ctx.genCpu === null || maxMs <= 0) return 0;
   const t0 = Date.now();
+  try {
+    return await waitQuietFor(ctx, maxMs, t0);
+  } finally {
+    ctx.quietBudgetMs = Math.max(0, ctx.quietBudgetMs - (Date.now() - t0));
+  }
+}
+
+async function waitQuietFor(ctx: Ctx, maxMs: number, t0: number): Promise<number> {
   for (let i = 0; i < 1000; i++) {
     const a = coreBusySeconds();
     const u0 = process.cpuUsage();
@@ -256,8 +269,8 @@ export async function waitQuiet(ctx: Ctx, maxMs: number): Promise<number> {
     const b = coreBusySeconds();
     const u = process.cpuUsage(u0);
     const self = (u.user + u.system) / 1e6;
-    const busyB = (b[ctx.brokerCpu]! - a[ctx.brokerCpu]!) / 0.4;
-    const busyG = (b[ctx.genCpu]! - a[ctx.genCpu]! - self) / 0.4;
+    const busyB = (b[ctx.brokerCpu!]! - a[ctx.brokerCpu!]!) / 0.4;
+    const busyG = (b[ctx.genCpu!]! - a[ctx.genCpu!]! - self) / 0.4;
     if ((busyB <= DISTURBED_CPU && busyG <= DISTURBED_CPU) || Date.now() - t0 >= maxMs) break;
     ctx.progress.status(`${ctx.tag} · waiting for other work on the benchmark cores to calm down (${busyB.toFixed(2)}/${busyG.toFixed(2)} CPUs busy)`);
   }
@@ -299,7 +312,8 @@ export async function alternate(
   for (const x of servers) {
     for (let extra = 0; extra < ctx.extraTries; extra++) {
       const best = bestOf(runs.get(x.server)!);
-      if (!isDisturbed(best)) break;
+      if (!isDisturbed(best) || ctx.extraBudget <= 0) break;
+      ctx.extraBudget--;
       await once(x, ctx.reps + extra + 1, ctx.reps + extra + 1);
     }
   }
@@ -327,7 +341,8 @@ export async function runSteady(ctx: Ctx, job: GenJob, serverPid: number | null,
   await waitQuiet(ctx, ctx.quietWaitMs);
   const first = await runGen(ctx, job, serverPid, label);
   const worst = (o: GenOutcome) => (o.otherLoad ? Math.max(o.otherLoad.brokerCore, o.otherLoad.genCore) : 0);
-  if (ctx.extraTries === 0 || worst(first) <= DISTURBED_CPU) return { ...first, tries: 1 };
+  if (ctx.extraTries === 0 || ctx.extraBudget <= 0 || worst(first) <= DISTURBED_CPU) return { ...first, tries: 1 };
+  ctx.extraBudget--;
   await waitQuiet(ctx, ctx.quietWaitMs);
   const second = await runGen(ctx, job, serverPid, `${label} (again: the first run was disturbed)`);
   return { ...(worst(second) < worst(first) ? second : first), tries: 2 };
