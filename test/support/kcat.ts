@@ -218,3 +218,68 @@ export async function kcatList(bootstrap: string, timeoutMs = 30_000): Promise<s
   if (r.code !== 0) throw new Error(`kcat -L failed\n${describe(r)}`);
   return r.stdout.toString('utf8');
 }
+
+/** A kcat process left running (e.g. a balanced consumer, `-G`), stopped by the test. */
+export interface KcatProcess {
+  readonly pid: number | undefined;
+  readonly args: string[];
+  /** Everything printed on stdout so far. */
+  stdout(): Buffer;
+  /** Everything printed on stderr so far. */
+  stderr(): string;
+  /** Exit status once it exited. */
+  exited(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /**
+   * Sends `signal` (default SIGTERM: kcat closes its consumer, committing and leaving the group)
+   * and waits for the exit; SIGKILL after `graceMs`.
+   */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts kcat with `args` and returns at once. The process is killed when the test ends if it
+ * still runs (like runKcat's), and after `maxLifeMs` (default 120 s) in any case.
+ */
+export function startKcat(args: string[], opts: { maxLifeMs?: number } = {}): KcatProcess {
+  const bin = kcatPath();
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let status: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  child.stdout.on('data', (c: Buffer) => out.push(c));
+  child.stderr.on('data', (c: Buffer) => err.push(c));
+  child.on('error', (e) => err.push(Buffer.from(`\n[e2e] spawn error: ${e.message}`)));
+  const closed = new Promise<void>((resolve) => {
+    child.on('close', (code, signal) => {
+      status = { code, signal };
+      live.delete(child);
+      clearTimeout(lifeTimer);
+      resolve();
+    });
+  });
+  const lifeTimer = setTimeout(() => {
+    err.push(Buffer.from(`\n[e2e] kcat killed after its maximum life of ${opts.maxLifeMs ?? 120_000} ms`));
+    child.kill('SIGKILL');
+  }, opts.maxLifeMs ?? 120_000);
+  return {
+    pid: child.pid,
+    args,
+    stdout: () => Buffer.concat(out),
+    stderr: () => Buffer.concat(err).toString('utf8'),
+    exited: () => status,
+    async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000) {
+      if (status) return;
+      child.kill(signal);
+      const timer = setTimeout(() => {
+        err.push(Buffer.from(`\n[e2e] kcat still running ${graceMs} ms after ${signal}: SIGKILL`));
+        child.kill('SIGKILL');
+      }, graceMs);
+      try {
+        await closed;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
