@@ -1,7 +1,7 @@
 /**
  * What a leader tracks during its epoch (Kafka's `LeaderState`): each replica's fetched end
- * offset, the high watermark, check-quorum, which voters acknowledged the new epoch, and fetches
- * parked until there is something to answer (long poll).
+ * offset, the high watermark, check-quorum (when each voter last fetched), which voters
+ * acknowledged the new epoch, and fetches parked until there is something to answer (long poll).
  *
  * High watermark (KRaft's rule): the largest end offset reached by a majority of the voters (the
  * leader counts with its durable end), and only once that offset is past `epochStartOffset`,
@@ -34,8 +34,8 @@ export class LeaderState {
   readonly acknowledged = new Set<number>();
   readonly parked = new Map<number, ParkedFetch>();
   readonly grantingVoters: readonly number[];
-  private readonly fetchedVoters = new Set<number>();
-  private checkQuorumDeadline: number;
+  /** Last tick each other voter fetched (the epoch start counts as contact). */
+  private readonly lastContact = new Map<number, number>();
 
   constructor(
     readonly localId: number,
@@ -48,7 +48,7 @@ export class LeaderState {
     for (const id of voterIds) this.voters.set(id, { endOffset: null, lastFetchTick: null, lastSentHighWatermark: -1 });
     this.grantingVoters = grantingVoters;
     this.acknowledged.add(localId);
-    this.checkQuorumDeadline = now + checkQuorumTimeout;
+    for (const id of voterIds) if (id !== localId) this.lastContact.set(id, now);
   }
 
   /** The leader's own durable end offset moved. Returns true if the high watermark moved. */
@@ -95,17 +95,21 @@ export class LeaderState {
   recordVoterContact(id: number, now: number): void {
     if (id === this.localId || !this.voters.has(id)) return;
     this.acknowledged.add(id);
-    this.fetchedVoters.add(id);
-    // The leader is part of the majority implicitly.
-    if (this.fetchedVoters.size >= majority(this.voters.size) - 1) {
-      this.fetchedVoters.clear();
-      this.checkQuorumDeadline = now + this.checkQuorumTimeout;
-    }
+    this.lastContact.set(id, now);
   }
 
-  /** No majority fetched within the check-quorum timeout (never for a single voter). */
+  /**
+   * Check-quorum: fewer than a majority of voters (the leader included) fetched within the last
+   * `checkQuorumTimeout` ticks. Never for a single voter. (Kafka's LeaderState resets a timer
+   * once the voters that fetched since the last reset form a majority; fetches from voters that
+   * were never reachable at the same time can add up there, so a leader cut off from its
+   * majority may last up to twice the timeout. This sliding window bounds it by the timeout.)
+   */
   checkQuorumExpired(now: number): boolean {
-    return this.voters.size > 1 && now >= this.checkQuorumDeadline;
+    if (this.voters.size <= 1) return false;
+    let heard = 1;
+    for (const t of this.lastContact.values()) if (now - t < this.checkQuorumTimeout) heard++;
+    return heard < majority(this.voters.size);
   }
 
   /** Other voters, most caught up first (the preferred successors when resigning). */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { RaftCore } from '../../kraft/raft/core.js';
+import { LeaderState } from '../../kraft/raft/leader-state.js';
 import { IllegalStateError } from '../../kraft/raft/errors.js';
 import { majority, majorityEndOffset, voteOutcome } from '../../kraft/raft/quorum.js';
 import { seededRandom } from '../../kraft/raft/rand.js';
@@ -83,6 +84,33 @@ describe('quorum arithmetic', () => {
 function node(voters: number[], id: number, storage = new MemoryRaftStorage(), hardState: HardState | null = null): RaftCore {
   return new RaftCore({ config: { nodeId: id, voters }, storage, hardState, rand: seededRandom(id) });
 }
+
+describe('LeaderState', () => {
+  it('check-quorum: a majority must have fetched within the last timeout ticks (sliding window)', () => {
+    const l = new LeaderState(1, [1, 2, 3, 4, 5], [1, 2, 3], 0, 0, 30);
+    expect(l.checkQuorumExpired(29)).toBe(false); // the epoch start counts as contact
+    expect(l.checkQuorumExpired(30)).toBe(true);
+    l.recordVoterContact(2, 5);
+    l.recordVoterContact(3, 20);
+    expect(l.checkQuorumExpired(34)).toBe(false); // 1, 2 (5), 3 (20)
+    expect(l.checkQuorumExpired(35)).toBe(true); // 2's fetch is 30 ticks old
+    l.recordVoterContact(9, 35); // an observer never counts
+    expect(l.checkQuorumExpired(35)).toBe(true);
+    expect(new LeaderState(1, [1], [1], 0, 0, 30).checkQuorumExpired(1000)).toBe(false);
+  });
+
+  it('high watermark: majority end offset, only past the epoch start, never backwards', () => {
+    const l = new LeaderState(1, [1, 2, 3], [1, 2], 10, 0, 30);
+    expect(l.updateLocalEnd(11)).toBe(false); // alone
+    expect(l.updateReplica(2, 10, 0)).toBe(false); // a majority has 10: not past the epoch start
+    expect(l.highWatermark).toBeNull();
+    expect(l.updateReplica(2, 11, 0)).toBe(true);
+    expect(l.highWatermark).toBe(11);
+    expect(l.updateReplica(9, 50, 0)).toBe(false); // observers do not count
+    expect(l.updateReplica(2, 5, 0)).toBe(false); // a late fetch changes nothing
+    expect(l.highWatermark).toBe(11);
+  });
+});
 
 describe('RaftCore', () => {
   it('a quorum of one leads at once and commits after persisting', () => {

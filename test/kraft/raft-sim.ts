@@ -149,8 +149,10 @@ export class RaftSimulation {
   private maxDelay: number;
   private readonly chaosMaxDelay: number;
   private chaos = true;
-  /** Leaders cut off from a majority of voters, and since when. */
-  private readonly cutOffSince = new Map<number, number>();
+  /** `${v}>${l}`: the last tick voter v was up with its link to node l open. */
+  private readonly reachableAt = new Map<string, number>();
+  /** When each node became leader of its current epoch. */
+  private readonly leaderSince = new Map<number, { epoch: number; since: number }>();
 
   // Invariant state.
   private readonly facts: (Fact | undefined)[] = [];
@@ -351,31 +353,34 @@ export class RaftSimulation {
   }
 
   /**
-   * Check-quorum: a leader that cannot hear from a majority of voters (links to it cut, or nodes
-   * down) must stop leading within 1.5 x fetch timeout, plus the longest delivery delay of a
-   * fetch sent before the cut, plus slack for the ticks its clock may have missed.
+   * Check-quorum: a leader must resign once no majority of voters (itself included) has been
+   * able to reach it within the last 1.5 x fetch timeout, plus the longest delivery delay of a
+   * fetch sent just before, plus slack for the ticks its clock may have missed.
    */
   private checkCutOffLeaders(): void {
     const limit = Math.floor(this.cfg.fetchTimeoutTicks! * 1.5) + this.chaosMaxDelay + 10;
+    for (const v of this.nodes) {
+      if (!v.isVoter || v.core === null) continue;
+      for (const l of this.nodes) if (l !== v && !this.blocked.has(`${v.id}>${l.id}`)) this.reachableAt.set(`${v.id}>${l.id}`, this.now);
+    }
     for (const n of this.nodes) {
-      if (n.core === null || n.core.status().kind !== 'Leader') {
-        this.cutOffSince.delete(n.id);
+      const s = n.core?.status();
+      if (s === undefined || s.kind !== 'Leader') {
+        this.leaderSince.delete(n.id);
         continue;
       }
+      const ls = this.leaderSince.get(n.id);
+      if (ls === undefined || ls.epoch !== s.epoch) {
+        this.leaderSince.set(n.id, { epoch: s.epoch, since: this.now });
+        continue;
+      }
+      if (this.now - ls.since <= limit) continue;
       let reachable = 1;
-      for (const v of this.nodes) {
-        if (v.id === n.id || !v.isVoter || v.core === null) continue;
-        // What check-quorum measures: fetches the leader can receive.
-        if (!this.blocked.has(`${v.id}>${n.id}`)) reachable++;
+      for (const v of this.voterIds) {
+        if (v !== n.id && this.now - (this.reachableAt.get(`${v}>${n.id}`) ?? -Infinity) <= limit) reachable++;
       }
-      if (reachable >= Math.floor(this.voterIds.length / 2) + 1) {
-        this.cutOffSince.delete(n.id);
-        continue;
-      }
-      const since = this.cutOffSince.get(n.id) ?? this.now;
-      this.cutOffSince.set(n.id, since);
-      if (this.now - since > limit) {
-        throw new SimFailure(`leader ${n.id} has been cut off from a majority since tick ${since} and still leads at tick ${this.now}`);
+      if (reachable < Math.floor(this.voterIds.length / 2) + 1) {
+        throw new SimFailure(`leader ${n.id} of epoch ${s.epoch} still leads at tick ${this.now} though no majority could reach it for ${limit} ticks`);
       }
     }
   }
