@@ -79,6 +79,15 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   { name: 'offsets.load.buffer.size', type: 'int', default: '5242880' },
   { name: 'offset.metadata.max.bytes', type: 'int', default: '4096' },
   { name: 'transaction.state.log.segment.bytes', type: 'int', default: '104857600' },
+  { name: 'transaction.state.log.load.buffer.size', type: 'int', default: '5242880' },
+  { name: 'transaction.max.timeout.ms', type: 'int', default: '900000' },
+  { name: 'transactional.id.expiration.ms', type: 'int', default: '604800000' },
+  { name: 'transaction.abort.timed.out.transaction.cleanup.interval.ms', type: 'int', default: '10000' },
+  { name: 'transaction.remove.expired.transaction.cleanup.interval.ms', type: 'int', default: '3600000' },
+  { name: 'transaction.partition.verification.enable', type: 'boolean', default: 'true' },
+  { name: 'producer.id.expiration.ms', type: 'int', default: '86400000' },
+  { name: 'producer.id.expiration.check.interval.ms', type: 'int', default: '600000' },
+  { name: 'request.timeout.ms', type: 'int', default: '30000' },
 ];
 
 const DEFS_BY_NAME = new Map(BROKER_CONFIG_DEFS.map((d) => [d.name, d]));

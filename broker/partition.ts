@@ -1,6 +1,7 @@
 // One partition hosted by this broker: its log, its role (leader or follower) as the metadata
-// image says, the high watermark, and the requests parked on it (acks=-1 produce waiting for
-// the high watermark, fetches waiting for data).
+// image says, the high watermark, the requests parked on it (acks=-1 produce waiting for the
+// high watermark, fetches waiting for data), and the transaction verifications in progress
+// (per producer: the appends waiting behind one, and its verification guard).
 import type { PartitionLog } from '../log/partition-log.js';
 
 export interface ReplicaState {
@@ -25,6 +26,10 @@ export class Partition {
   readonly followers = new Map<number, ReplicaState>();
   private hwWaiters: HighWatermarkWaiter[] = [];
   private readonly dataListeners = new Set<() => void>();
+  /** Per producer: the last append queued behind a transaction verification. */
+  private readonly producerSteps = new Map<number, Promise<unknown>>();
+  /** Per producer: the guard of its latest verification; a marker removes it (Kafka's VerificationGuard). */
+  private readonly verificationGuards = new Map<number, object>();
 
   constructor(
     readonly topic: string,
@@ -132,5 +137,40 @@ export class Partition {
 
   notifyData(): void {
     for (const l of [...this.dataListeners]) l();
+  }
+
+  // ---------------------------------------------------------------- transaction verification
+
+  /** An append of this producer is waiting behind a verification. */
+  hasProducerStep(producerId: number): boolean {
+    return this.producerSteps.has(producerId);
+  }
+
+  /** Runs `step` after the producer's earlier queued steps, so its appends keep their order. */
+  inProducerOrder<T>(producerId: number, step: () => Promise<T>): Promise<T> {
+    const prev = this.producerSteps.get(producerId);
+    const run = prev ? prev.then(step, step) : step();
+    this.producerSteps.set(producerId, run);
+    const clear = () => {
+      if (this.producerSteps.get(producerId) === run) this.producerSteps.delete(producerId);
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  startVerification(producerId: number): object {
+    const guard = {};
+    this.verificationGuards.set(producerId, guard);
+    return guard;
+  }
+
+  /** No marker was written for the producer since `guard` was taken. */
+  verificationStillValid(producerId: number, guard: object): boolean {
+    return this.verificationGuards.get(producerId) === guard;
+  }
+
+  /** A marker of the producer was written: a verification in progress no longer holds. */
+  endVerification(producerId: number): void {
+    this.verificationGuards.delete(producerId);
   }
 }

@@ -1,13 +1,23 @@
 // The partitions this broker hosts: opens and deletes their logs as the metadata image says,
-// appends produced batches as leader, serves reads up to the high watermark, and parks
-// acks=-1 produce requests until the high watermark passes them.
+// appends produced batches as leader, serves reads up to the high watermark (the last stable
+// offset for read_committed), and parks acks=-1 produce requests until the high watermark
+// passes them.
+//
+// Transactions (KIP-890 part 1, "verification"): a transactional batch whose producer has no
+// open transaction on the partition yet is first checked with the transaction coordinator
+// (`verifyTransaction`, AddPartitionsToTxn verifyOnly): a partition the producer never added
+// to its transaction gets INVALID_TXN_STATE. A verification guard per producer makes sure no
+// marker was written between the check and the append (else INVALID_TXN_STATE too), and the
+// producer's later appends to the partition wait for the check, so they keep their order.
 import type { Logger } from 'pino';
 import type { LogManager } from '../log/log-manager.js';
 import type { LogConfig } from '../log/config.js';
+import type { LeaderAppendOrigin, LeaderAppendResult } from '../log/partition-log.js';
+import type { AbortedTxn } from '../log/txn-index.js';
 import { RecordTooLargeError } from '../log/errors.js';
 import type { MetadataImage } from '../kraft/image.js';
 import { ErrorCode } from '../wire/errors.js';
-import { scanBatches } from '../wire/record-batch.js';
+import { isControl, isTransactional, scanBatches } from '../wire/record-batch.js';
 import type { BrokerConfig } from './config.js';
 import { Partition } from './partition.js';
 import { effectiveTopicConfig } from './topic-config.js';
@@ -26,6 +36,23 @@ export interface ReadOutcome {
   lastStableOffset: number;
   logStartOffset: number;
   records: Buffer | null;
+  /** read_committed reads that returned records: aborted transactions overlapping them; else null. */
+  abortedTransactions: AbortedTxn[] | null;
+}
+
+/** Fetch/ListOffsets isolation levels. */
+export const READ_UNCOMMITTED = 0;
+export const READ_COMMITTED = 1;
+
+export interface AppendOptions {
+  /** 'client' (Produce: every producer check) or 'coordinator' (transaction markers, transactional offset commits). Default 'client'. */
+  origin?: LeaderAppendOrigin;
+  /**
+   * Asks the transaction coordinator whether this partition is part of the producer's open
+   * transaction (only called for a transactional batch of a producer without an open
+   * transaction here); resolves NONE or the error to answer. Absent: no verification.
+   */
+  verifyTransaction?: (producerId: number, producerEpoch: number) => Promise<number>;
 }
 
 const TOPIC_CONFIG_KEY = (topic: string) => topic;
@@ -91,6 +118,7 @@ export class ReplicaManager {
       flushIntervalMs: num('flush.ms'),
       fileDeleteDelayMs: num('file.delete.delay.ms'),
       messageTimestampType: effectiveTopicConfig('message.timestamp.type', overrides, this.config) === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+      producerIdExpirationMs: this.config.int('producer.id.expiration.ms'),
     };
   }
 
@@ -158,43 +186,59 @@ export class ReplicaManager {
    * Validates and appends one partition's records as leader. Reads only batch headers.
    * acks=1 resolves once the bytes are written; acks=-1 once the high watermark passes them.
    */
-  async appendRecords(topic: string, index: number, records: Buffer | null, acks: number, timeoutMs: number, produceVersion: number): Promise<AppendOutcome> {
-    const fail = (errorCode: number, errorMessage: string | null = null): AppendOutcome => ({
-      errorCode,
-      errorMessage,
-      baseOffset: -1,
-      logAppendTimeMs: -1,
-      logStartOffset: -1,
-    });
+  async appendRecords(
+    topic: string,
+    index: number,
+    records: Buffer | null,
+    acks: number,
+    timeoutMs: number,
+    produceVersion: number,
+    opts: AppendOptions = {},
+  ): Promise<AppendOutcome> {
     const p = this.getPartition(topic, index);
-    if (!p) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-    if (!p.isLeader) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-    if (!records || records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'empty record set');
+    if (!p) return failedAppend(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (!p.isLeader) return failedAppend(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    if (!records || records.length === 0) return failedAppend(ErrorCode.CORRUPT_MESSAGE, 'empty record set');
     const scan = scanBatches(records, { verifyCrc: true });
-    if (scan.error !== null) return fail(scan.error, scan.message ?? null);
+    if (scan.error !== null) return failedAppend(scan.error, scan.message ?? null);
     if (produceVersion >= 3 && scan.batches.length !== 1) {
-      return fail(ErrorCode.INVALID_RECORD, 'Produce requests with version 3 and above must contain exactly one record batch');
+      return failedAppend(ErrorCode.INVALID_RECORD, 'Produce requests with version 3 and above must contain exactly one record batch');
     }
+    const origin = opts.origin ?? 'client';
     const maxBytes = p.log.currentConfig.maxMessageBytes;
     for (const b of scan.batches) {
-      if (b.size > maxBytes) return fail(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${b.size} bytes exceeds max.message.bytes ${maxBytes}`);
-      if (b.header.recordCount === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'batch without records');
+      if (b.size > maxBytes) return failedAppend(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${b.size} bytes exceeds max.message.bytes ${maxBytes}`);
+      if (b.header.recordCount === 0) return failedAppend(ErrorCode.CORRUPT_MESSAGE, 'batch without records');
+      // (With a producer id the log's producer checks refuse them the same way.)
+      if (origin === 'client' && isControl(b.header.attributes)) return failedAppend(ErrorCode.INVALID_RECORD, 'Clients are not allowed to write control records');
     }
     const minIsr = Number(this.config.get('min.insync.replicas'));
     if (acks === -1 && p.isr.length < Math.min(minIsr, p.replicas.length)) {
-      return fail(ErrorCode.NOT_ENOUGH_REPLICAS);
+      return failedAppend(ErrorCode.NOT_ENOUGH_REPLICAS);
     }
-    let appended;
-    try {
-      appended = p.log.appendAsLeader(records, p.leaderEpoch);
-    } catch (err) {
-      if (err instanceof RecordTooLargeError) return fail(ErrorCode.MESSAGE_TOO_LARGE, err.message);
-      this.logger.error({ err, topic, partition: index }, 'append failed');
-      return fail(ErrorCode.KAFKA_STORAGE_ERROR);
+    const first = scan.batches[0]!.header;
+    const pid = first.producerId;
+    const verify = origin === 'client' && opts.verifyTransaction !== undefined && isTransactional(first.attributes) && pid >= 0 ? opts.verifyTransaction : null;
+    let appended: LeaderAppendResult | AppendOutcome;
+    if (verify !== null && (p.hasProducerStep(pid) || !p.log.producerState.hasOngoingTransaction(pid, first.producerEpoch))) {
+      appended = await p.inProducerOrder(pid, async () => {
+        if (!p.log.producerState.hasOngoingTransaction(pid, first.producerEpoch)) {
+          const guard = p.startVerification(pid);
+          const error = await verify(pid, first.producerEpoch);
+          if (error !== ErrorCode.NONE) return failedAppend(error);
+          if (!p.verificationStillValid(pid, guard)) return failedAppend(ErrorCode.INVALID_TXN_STATE, 'a transaction marker was written while the partition was verified');
+          if (this.getPartition(topic, index) !== p || !p.isLeader) return failedAppend(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+        }
+        return this.appendNow(p, records, origin, topic, index);
+      });
+    } else {
+      appended = this.appendNow(p, records, origin, topic, index);
     }
+    if (!('kind' in appended)) return appended;
     // Refused by the producer checks (sequence, epoch, transaction state); a duplicate answers
     // the original offsets and waits like an append.
-    if (appended.kind === 'error') return fail(appended.errorCode, appended.message);
+    if (appended.kind === 'error') return failedAppend(appended.errorCode, appended.message);
+    if (origin === 'coordinator' && isControl(first.attributes) && pid >= 0) p.endVerification(pid);
     const result: AppendOutcome = {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
@@ -206,15 +250,26 @@ export class ReplicaManager {
       await appended.written;
     } catch (err) {
       this.logger.error({ err, topic, partition: index }, 'write failed');
-      return fail(ErrorCode.KAFKA_STORAGE_ERROR);
+      return failedAppend(ErrorCode.KAFKA_STORAGE_ERROR);
     }
     p.onWritten(appended.lastOffset + 1);
     if (acks === -1) {
       const reached = await p.waitForHighWatermark(appended.lastOffset + 1, timeoutMs);
-      if (!reached) return fail(ErrorCode.REQUEST_TIMED_OUT);
-      if (p.highWatermark < appended.lastOffset + 1) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      if (!reached) return failedAppend(ErrorCode.REQUEST_TIMED_OUT);
+      if (p.highWatermark < appended.lastOffset + 1) return failedAppend(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     }
     return result;
+  }
+
+  /** The log append itself (synchronous: offsets are assigned in call order). */
+  private appendNow(p: Partition, records: Buffer, origin: LeaderAppendOrigin, topic: string, index: number): LeaderAppendResult | AppendOutcome {
+    try {
+      return p.log.appendAsLeader(records, p.leaderEpoch, origin);
+    } catch (err) {
+      if (err instanceof RecordTooLargeError) return failedAppend(ErrorCode.MESSAGE_TOO_LARGE, err.message);
+      this.logger.error({ err, topic, partition: index }, 'append failed');
+      return failedAppend(ErrorCode.KAFKA_STORAGE_ERROR);
+    }
   }
 
   /** ListOffsets for one partition (leader only). */
@@ -226,10 +281,11 @@ export class ReplicaManager {
     if (currentLeaderEpoch > p.leaderEpoch) return fail(ErrorCode.UNKNOWN_LEADER_EPOCH);
     if (!p.isLeader) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     const found = (offset: number, ts = -1): OffsetLookup => ({ errorCode: ErrorCode.NONE, offset, timestamp: ts, leaderEpoch: p.leaderEpoch });
-    void isolationLevel; // read_committed would answer the last stable offset (transactions, issue 4)
+    // read_committed sees up to the last stable offset, read_uncommitted up to the high watermark.
+    const lastFetchable = isolationLevel === READ_COMMITTED ? p.log.lastStableOffset : p.highWatermark;
     switch (timestamp) {
       case LATEST_TIMESTAMP:
-        return found(p.highWatermark);
+        return found(lastFetchable);
       case EARLIEST_TIMESTAMP:
       case EARLIEST_LOCAL_TIMESTAMP:
         return found(p.log.logStartOffset);
@@ -237,12 +293,12 @@ export class ReplicaManager {
         return { errorCode: ErrorCode.NONE, offset: -1, timestamp: -1, leaderEpoch: -1 };
       case MAX_TIMESTAMP: {
         const m = await p.log.maxTimestamp();
-        return m && m.offset < p.highWatermark ? found(m.offset, m.timestamp) : { errorCode: ErrorCode.NONE, offset: -1, timestamp: -1, leaderEpoch: -1 };
+        return m && m.offset < lastFetchable ? found(m.offset, m.timestamp) : { errorCode: ErrorCode.NONE, offset: -1, timestamp: -1, leaderEpoch: -1 };
       }
       default: {
         if (timestamp < 0) return fail(ErrorCode.INVALID_REQUEST);
         const r = await p.log.offsetForTimestamp(timestamp);
-        if (!r || r.offset >= p.highWatermark) return { errorCode: ErrorCode.NONE, offset: -1, timestamp: -1, leaderEpoch: -1 };
+        if (!r || r.offset >= lastFetchable) return { errorCode: ErrorCode.NONE, offset: -1, timestamp: -1, leaderEpoch: -1 };
         return found(r.offset, r.timestamp);
       }
     }
@@ -267,37 +323,61 @@ export class ReplicaManager {
   }
 
   /**
-   * Reads whole batches from `fetchOffset`, never past the high watermark for consumers
-   * (replicaId < 0) or past the written end for followers.
+   * Reads whole batches from `fetchOffset`, never past the high watermark for read_uncommitted
+   * consumers (replicaId < 0), the last stable offset for read_committed ones (with the aborted
+   * transactions overlapping what is returned), or past the written end for followers.
    */
-  async read(topic: string, index: number, fetchOffset: number, maxBytes: number, minOneBatch: boolean, replicaId: number, currentLeaderEpoch: number): Promise<ReadOutcome> {
+  async read(
+    topic: string,
+    index: number,
+    fetchOffset: number,
+    maxBytes: number,
+    minOneBatch: boolean,
+    replicaId: number,
+    currentLeaderEpoch: number,
+    isolationLevel = READ_UNCOMMITTED,
+  ): Promise<ReadOutcome> {
     const p = this.getPartition(topic, index);
     const empty = (errorCode: number): ReadOutcome => ({
       errorCode,
       highWatermark: p ? p.highWatermark : -1,
-      lastStableOffset: p ? p.highWatermark : -1,
+      lastStableOffset: p ? p.log.lastStableOffset : -1,
       logStartOffset: p ? p.log.logStartOffset : -1,
       records: null,
+      abortedTransactions: null,
     });
     if (!p) return empty(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     if (currentLeaderEpoch >= 0 && currentLeaderEpoch < p.leaderEpoch) return empty(ErrorCode.FENCED_LEADER_EPOCH);
     if (currentLeaderEpoch > p.leaderEpoch) return empty(ErrorCode.UNKNOWN_LEADER_EPOCH);
     if (!p.isLeader) return empty(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     const hw = p.highWatermark;
-    const upTo = replicaId >= 0 ? p.writtenEndOffset : hw;
+    const lso = p.log.lastStableOffset;
+    const readCommitted = replicaId < 0 && isolationLevel === READ_COMMITTED;
+    const upTo = replicaId >= 0 ? p.writtenEndOffset : readCommitted ? lso : hw;
+    const outcome = (records: Buffer, aborted: AbortedTxn[] | null): ReadOutcome => ({
+      errorCode: ErrorCode.NONE,
+      highWatermark: hw,
+      lastStableOffset: lso,
+      logStartOffset: p.log.logStartOffset,
+      records,
+      abortedTransactions: aborted,
+    });
     if (fetchOffset < p.log.logStartOffset || fetchOffset > p.writtenEndOffset) return empty(ErrorCode.OFFSET_OUT_OF_RANGE);
-    if (fetchOffset >= upTo || maxBytes <= 0) {
-      return { errorCode: ErrorCode.NONE, highWatermark: hw, lastStableOffset: hw, logStartOffset: p.log.logStartOffset, records: EMPTY };
-    }
+    if (fetchOffset >= upTo || maxBytes <= 0) return outcome(EMPTY, null);
     try {
       const r = await p.log.read(fetchOffset, maxBytes, upTo, minOneBatch);
       if (r.error) return empty(ErrorCode.OFFSET_OUT_OF_RANGE);
-      return { errorCode: ErrorCode.NONE, highWatermark: hw, lastStableOffset: hw, logStartOffset: p.log.logStartOffset, records: r.records };
+      const aborted = readCommitted && r.records.length > 0 ? p.log.abortedTransactions(fetchOffset, upTo) : null;
+      return outcome(r.records, aborted);
     } catch (err) {
       this.logger.error({ err, topic, partition: index }, 'read failed');
       return empty(ErrorCode.KAFKA_STORAGE_ERROR);
     }
   }
+}
+
+function failedAppend(errorCode: number, errorMessage: string | null = null): AppendOutcome {
+  return { errorCode, errorMessage, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
 }
 
 const EMPTY = Buffer.alloc(0);

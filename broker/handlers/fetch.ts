@@ -3,8 +3,10 @@
 // consumers; partition and response max_bytes (the first batch is returned even if larger, as
 // Kafka does from v3); long poll until min_bytes arrive or max_wait_ms passes; incremental
 // fetch sessions (v7+, KIP-227); topics by id from v13.
-// Not yet: read_committed stops at the high watermark until transactions exist (issue 4);
-// follower fetches (replica id ≥ 0) are served from the written end for replication (issue 6).
+// isolation_level 1 (read_committed, v4+) stops at the last stable offset and lists the aborted
+// transactions overlapping the returned batches; every response carries the real last stable
+// offset. A long poll wakes when the high watermark or the last stable offset moves (markers).
+// Not yet: follower fetches (replica id ≥ 0) are served from the written end for replication (issue 6).
 import { ApiKey } from '../../wire/generated/api.js';
 import type { FetchRequest } from '../../wire/generated/messages/fetch-request.js';
 import type { FetchResponse } from '../../wire/generated/messages/fetch-response.js';
@@ -31,14 +33,22 @@ interface Target {
 
 const MAX_WAIT_CAP_MS = 30_000;
 
-function partitionData(partitionIndex: number, errorCode: number, hw = -1, lso = -1, logStart = -1, records: Buffer | null = null): PartitionData {
+function partitionData(
+  partitionIndex: number,
+  errorCode: number,
+  hw = -1,
+  lso = -1,
+  logStart = -1,
+  records: Buffer | null = null,
+  aborted: ReadonlyArray<{ producerId: number; firstOffset: number }> | null = null,
+): PartitionData {
   return {
     partitionIndex,
     errorCode,
     highWatermark: BigInt(hw),
     lastStableOffset: BigInt(lso),
     logStartOffset: BigInt(logStart),
-    abortedTransactions: null,
+    abortedTransactions: aborted === null ? null : aborted.map((a) => ({ producerId: BigInt(a.producerId), firstOffset: BigInt(a.firstOffset) })),
     preferredReadReplica: -1,
     records,
   };
@@ -90,12 +100,13 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
     const responseMaxBytes = v >= 3 ? req.maxBytes ?? 0x7fffffff : 0x7fffffff;
 
     const deadline = services.nowMs() + maxWait;
-    let result = await readAll(ctx, targets, responseMaxBytes, replicaId);
+    const isolationLevel = v >= 4 ? (req.isolationLevel ?? 0) : 0;
+    let result = await readAll(ctx, targets, responseMaxBytes, replicaId, isolationLevel);
     for (let round = 0; round < 1000 && result.bytes < minBytes && !result.anyError && targets.length > 0; round++) {
       const left = deadline - services.nowMs();
       if (left <= 0 || ctx.conn.isClosed) break;
       await waitForData(ctx, targets, left);
-      result = await readAll(ctx, targets, responseMaxBytes, replicaId);
+      result = await readAll(ctx, targets, responseMaxBytes, replicaId, isolationLevel);
     }
 
     const byTopic = new Map<string, TopicResponse>();
@@ -134,7 +145,13 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
   },
 });
 
-async function readAll(ctx: RequestContext, targets: Target[], responseMaxBytes: number, replicaId: number): Promise<{ parts: PartitionData[]; bytes: number; anyError: boolean }> {
+async function readAll(
+  ctx: RequestContext,
+  targets: Target[],
+  responseMaxBytes: number,
+  replicaId: number,
+  isolationLevel: number,
+): Promise<{ parts: PartitionData[]; bytes: number; anyError: boolean }> {
   const rm = ctx.services.replicaManager;
   let remaining = responseMaxBytes;
   let bytes = 0;
@@ -147,12 +164,12 @@ async function readAll(ctx: RequestContext, targets: Target[], responseMaxBytes:
       continue;
     }
     const limit = Math.min(t.maxBytes, remaining);
-    const r = await rm.read(t.topic, t.partition, t.fetchOffset, limit, bytes === 0, replicaId, t.currentLeaderEpoch);
+    const r = await rm.read(t.topic, t.partition, t.fetchOffset, limit, bytes === 0, replicaId, t.currentLeaderEpoch, isolationLevel);
     if (r.errorCode !== ErrorCode.NONE) anyError = true;
     const n = r.records?.length ?? 0;
     bytes += n;
     remaining = Math.max(0, remaining - n);
-    parts.push(partitionData(t.partition, r.errorCode, r.highWatermark, r.lastStableOffset, r.logStartOffset, r.records ?? Buffer.alloc(0)));
+    parts.push(partitionData(t.partition, r.errorCode, r.highWatermark, r.lastStableOffset, r.logStartOffset, r.records ?? Buffer.alloc(0), r.abortedTransactions));
   }
   return { parts, bytes, anyError };
 }

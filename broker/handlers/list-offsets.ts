@@ -1,5 +1,7 @@
 // ListOffsets (key 2): v0–v9
-// Behaviour: latest (high watermark), earliest (log start offset), max timestamp (v7+),
+// Behaviour: latest (high watermark; the last stable offset for isolation_level 1,
+// read_committed, v2+ — and lookups by time or max timestamp see only offsets below it),
+// earliest (log start offset), max timestamp (v7+),
 // earliest local (v8+), latest tiered (v9+, none here: -1), and the first offset whose
 // timestamp is at or after a given time. v0 answers with old-style offset lists.
 import { ApiKey } from '../../wire/generated/api.js';
