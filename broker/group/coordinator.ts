@@ -16,6 +16,12 @@
 //   leader's assignment completes a rebalance (the group becomes Stable only once the record is
 //   stored), when a group becomes Empty, when a static member is replaced, and as tombstones when
 //   a group is deleted or expires. They are replayed when a shard loads.
+// - Transactional offset commits (TxnOffsetCommit) are written as a transactional batch of the
+//   producer and replayed into the shard's pending transactional offsets of that producer; the
+//   producer's COMMIT marker (`completeTransaction`, or the marker met while loading) makes them
+//   committed offsets unless a later commit of the same partition is already there (log order,
+//   Kafka's olderThan), an ABORT drops them. OffsetFetch with require_stable answers
+//   UNSTABLE_OFFSET_COMMIT for a partition with pending transactional offsets.
 //
 // Timers (session timeouts, join and sync deadlines, the initial rebalance delay) go through
 // the injected CoordinatorTimer; time through the injected clock. Nothing here touches sockets,
@@ -36,7 +42,7 @@ import {
   type JoinResult,
   type SyncResult,
 } from './group.js';
-import { groupMetadataRecord, offsetCommitRecord, partitionFor, type CommittedOffset, type LoadStats, type OffsetsTopicRecord } from './offsets-topic.js';
+import { groupMetadataRecord, offsetCommitRecord, partitionFor, type CommittedOffset, type LoadedRecordSource, type LoadStats, type OffsetsTopicRecord } from './offsets-topic.js';
 import type { CoordinatorTimer } from './timer.js';
 
 export interface GroupCoordinatorConfig {
@@ -68,14 +74,38 @@ export interface GroupCoordinatorDeps {
    * code once they are replicated (acks=-1). Must take its place in the log synchronously, so
    * that writes issued in some order land in that order.
    */
-  append(partition: number, records: readonly OffsetsTopicRecord[]): Promise<number>;
-  /** Replays the partition's log from its start through `onRecord`. */
-  readPartition(partition: number, onRecord: (rec: OffsetsTopicRecord) => void): Promise<LoadStats>;
+  append(partition: number, records: readonly OffsetsTopicRecord[], txn?: TxnProducer): Promise<number>;
+  /**
+   * Replays the partition's log from its start through `onRecord`: records of transactional
+   * batches with their producer id, and that producer's COMMIT/ABORT markers through `onTxnMarker`.
+   */
+  readPartition(
+    partition: number,
+    onRecord: (rec: OffsetsTopicRecord, source?: LoadedRecordSource) => void,
+    onTxnMarker?: (producerId: number, commit: boolean) => void,
+  ): Promise<LoadStats>;
   /** Java-style random UUID for member ids (default crypto.randomUUID). */
   randomUuid?(): string;
 }
 
 // ------------------------------------------------------------------------------ request shapes
+
+/** The producer of a transactional offset commit. */
+export interface TxnProducer {
+  producerId: number;
+  producerEpoch: number;
+}
+
+export interface TxnOffsetCommitInput {
+  groupId: string;
+  producerId: number;
+  producerEpoch: number;
+  /** -1 / '' / null when the client sent no member information (TxnOffsetCommit < v3). */
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  topics: Array<{ name: string; partitions: Array<{ partitionIndex: number; committedOffset: number; committedLeaderEpoch: number; committedMetadata: string | null }> }>;
+}
 
 export interface JoinGroupInput {
   groupId: string;
@@ -183,6 +213,8 @@ const MAX_GROUP_ID_BYTES = 0x7fff;
 interface InflightWrite {
   readonly records: readonly OffsetsTopicRecord[];
   readonly replay: boolean;
+  /** A transactional offset commit: replayed into the producer's pending offsets. */
+  readonly producerId: number | null;
   done: boolean;
   error: number;
   resolve: (error: number) => void;
@@ -196,6 +228,14 @@ class Shard {
   readonly offsets = new Map<string, Map<string, Map<number, CommittedOffset>>>();
   /** Writes not yet replicated, in log order. */
   readonly inflight: InflightWrite[] = [];
+  /** producer id → "group\0topic\0partition" → offset of a transactional commit awaiting its marker. */
+  readonly pendingTxnOffsets = new Map<number, Map<string, PendingTxnOffset>>();
+  /** Log order of committed offsets (the replay sequence at which each was stored). */
+  readonly commitOrder = new WeakMap<CommittedOffset, number>();
+  /** Replay sequence: grows with every offset record replayed, so it orders them as the log does. */
+  replaySeq = 0;
+  /** Transaction markers that arrived while loading, applied after the load. */
+  readonly deferredTxnCompletions: Array<{ producerId: number; commit: boolean }> = [];
 
   constructor(
     readonly partition: number,
@@ -214,6 +254,15 @@ class Shard {
     }
     return out;
   }
+}
+
+interface PendingTxnOffset {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly value: CommittedOffset;
+  /** Replay sequence of its record. */
+  readonly seq: number;
 }
 
 function tpKey(topic: string, partition: number): string {
@@ -316,10 +365,17 @@ export class GroupCoordinator {
     const stillOurs = () => this.shards.get(shard.partition) === shard;
     let stats: LoadStats;
     try {
-      stats = await this.deps.readPartition(shard.partition, (rec) => {
-        if (!stillOurs()) throw new LoadAbortedError();
-        this.replay(shard, rec, true);
-      });
+      stats = await this.deps.readPartition(
+        shard.partition,
+        (rec, source) => {
+          if (!stillOurs()) throw new LoadAbortedError();
+          this.replay(shard, rec, true, source?.producerId ?? null);
+        },
+        (producerId, commit) => {
+          if (!stillOurs()) throw new LoadAbortedError();
+          this.applyTxnCompletion(shard, producerId, commit);
+        },
+      );
     } catch (err) {
       if (err instanceof LoadAbortedError || !stillOurs()) return;
       this.log.error({ err, partition: shard.partition }, 'loading group coordinator partition failed');
@@ -328,6 +384,7 @@ export class GroupCoordinator {
     }
     if (!stillOurs()) return;
     shard.state = 'active';
+    for (const d of shard.deferredTxnCompletions.splice(0)) this.applyTxnCompletion(shard, d.producerId, d.commit);
     for (const group of shard.groups.values()) {
       for (const m of group.members.values()) this.rescheduleHeartbeat(shard, group, m);
       if (group.size > this.cfg.maxGroupSize) {
@@ -352,9 +409,19 @@ export class GroupCoordinator {
    * Applies one `__consumer_offsets` record. Offset records always (load and live writes);
    * group metadata records when loading: the live group already is what its record says.
    */
-  private replay(shard: Shard, rec: OffsetsTopicRecord, loading: boolean): void {
+  private replay(shard: Shard, rec: OffsetsTopicRecord, loading: boolean, producerId: number | null = null): void {
+    if (rec.type === 'offset' && producerId !== null) {
+      // A transactional offset commit: pending until the producer's marker.
+      if (rec.value === null) return;
+      let byKey = shard.pendingTxnOffsets.get(producerId);
+      if (!byKey) shard.pendingTxnOffsets.set(producerId, (byKey = new Map()));
+      byKey.set(`${rec.group}\u0000${tpKey(rec.topic, rec.partition)}`, { group: rec.group, topic: rec.topic, partition: rec.partition, value: rec.value, seq: ++shard.replaySeq });
+      if (!shard.groups.has(rec.group)) shard.groups.set(rec.group, new ClassicGroup(rec.group, 'Empty', this.deps.nowMs()));
+      return;
+    }
     if (rec.type === 'offset') {
       if (rec.value !== null) {
+        shard.commitOrder.set(rec.value, ++shard.replaySeq);
         let byTopic = shard.offsets.get(rec.group);
         if (!byTopic) shard.offsets.set(rec.group, (byTopic = new Map()));
         let byPartition = byTopic.get(rec.topic);
@@ -386,15 +453,15 @@ export class GroupCoordinator {
    * Appends `records` to the shard's partition. Completions are handled in log order; with
    * `replay`, each record is replayed once the write succeeded. Resolves with the append error.
    */
-  private write(shard: Shard, records: readonly OffsetsTopicRecord[], replay: boolean): Promise<number> {
+  private write(shard: Shard, records: readonly OffsetsTopicRecord[], replay: boolean, txn?: TxnProducer): Promise<number> {
     if (records.length === 0) return Promise.resolve(ErrorCode.NONE);
     let resolve!: (e: number) => void;
     const promise = new Promise<number>((r) => (resolve = r));
-    const entry: InflightWrite = { records, replay, done: false, error: ErrorCode.NONE, resolve };
+    const entry: InflightWrite = { records, replay, producerId: txn?.producerId ?? null, done: false, error: ErrorCode.NONE, resolve };
     shard.inflight.push(entry);
     let sent: Promise<number>;
     try {
-      sent = this.deps.append(shard.partition, records);
+      sent = txn ? this.deps.append(shard.partition, records, txn) : this.deps.append(shard.partition, records);
     } catch (err) {
       this.log.error({ err, partition: shard.partition }, 'append to __consumer_offsets failed');
       sent = Promise.resolve(ErrorCode.UNKNOWN_SERVER_ERROR);
@@ -415,7 +482,7 @@ export class GroupCoordinator {
     while (shard.inflight.length > 0 && shard.inflight[0]!.done) {
       const w = shard.inflight.shift()!;
       if (w.error === ErrorCode.NONE && w.replay && this.shards.get(shard.partition) === shard) {
-        for (const r of w.records) this.replay(shard, r, false);
+        for (const r of w.records) this.replay(shard, r, false, w.producerId);
       }
       w.resolve(w.error);
     }
@@ -1088,10 +1155,10 @@ export class GroupCoordinator {
 
   /**
    * OffsetFetch for one group: the requested partitions (-1 where nothing is committed) or,
-   * with `topics` null, every committed offset. Without transactions every offset is stable,
-   * so require_stable changes nothing.
+   * with `topics` null, every committed offset. With `requireStable`, a requested partition
+   * with a pending transactional commit answers UNSTABLE_OFFSET_COMMIT (the client retries).
    */
-  fetchOffsets(groupId: string, topics: ReadonlyArray<{ name: string; partitions: readonly number[] }> | null): OffsetFetchResult {
+  fetchOffsets(groupId: string, topics: ReadonlyArray<{ name: string; partitions: readonly number[] }> | null, requireStable = false): OffsetFetchResult {
     const shard = this.shardFor(groupId);
     if (typeof shard === 'number') return { errorCode: shard, topics: [] };
     const group = shard.groups.get(groupId);
@@ -1108,10 +1175,113 @@ export class GroupCoordinator {
       }
       return { errorCode: ErrorCode.NONE, topics: out };
     }
+    const unstable = requireStable ? this.pendingTxnOffsetKeys(shard, groupId) : null;
     return {
       errorCode: ErrorCode.NONE,
-      topics: topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => fetched(p, byTopic?.get(t.name)?.get(p))) })),
+      topics: topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) =>
+          unstable?.has(tpKey(t.name, p))
+            ? { partitionIndex: p, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT }
+            : fetched(p, byTopic?.get(t.name)?.get(p)),
+        ),
+      })),
     };
+  }
+
+  // ---------------------------------------------------------------- transactional offsets
+
+  /** "topic\0partition" keys of `groupId`'s pending transactional offsets (any producer). */
+  private pendingTxnOffsetKeys(shard: Shard, groupId: string): Set<string> {
+    const out = new Set<string>();
+    for (const byKey of shard.pendingTxnOffsets.values()) for (const p of byKey.values()) if (p.group === groupId) out.add(tpKey(p.topic, p.partition));
+    return out;
+  }
+
+  /**
+   * TxnOffsetCommit (the transaction coordinator already knows the group's partition is in the
+   * transaction): validates against the group as Kafka does for transactional commits, writes
+   * the offsets as a transactional batch of the producer; they stay pending until its marker.
+   */
+  async commitTxnOffsets(req: TxnOffsetCommitInput): Promise<TopicPartitionErrors[]> {
+    const all = (errorCode: number): TopicPartitionErrors[] =>
+      req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) }));
+    if (req.groupId === '' || Buffer.byteLength(req.groupId, 'utf8') > MAX_GROUP_ID_BYTES) return all(ErrorCode.INVALID_GROUP_ID);
+    const shard = this.shardFor(req.groupId);
+    if (typeof shard === 'number') return all(shard);
+    const now = this.deps.nowMs();
+    let group = shard.groups.get(req.groupId);
+    if (!group) {
+      group = new ClassicGroup(req.groupId, 'Empty', now);
+      shard.groups.set(req.groupId, group);
+    }
+    // Kafka's validateOffsetCommit(isTransactional = true): member checks only when the client
+    // named a member or generation; no REBALANCE_IN_PROGRESS for transactional commits.
+    if (group.is('Dead')) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (req.generationId >= 0 || req.memberId !== '' || req.groupInstanceId !== null) {
+      const memberError = this.validateMember(group, req.memberId, req.groupInstanceId);
+      if (memberError !== null) return all(memberError);
+      if (req.generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
+    }
+    const records: OffsetsTopicRecord[] = [];
+    const result: TopicPartitionErrors[] = req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        const metadata = p.committedMetadata ?? '';
+        if (Buffer.byteLength(metadata, 'utf8') > this.cfg.offsetMetadataMaxBytes) {
+          return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE };
+        }
+        records.push(
+          offsetCommitRecord(req.groupId, t.name, p.partitionIndex, {
+            offset: p.committedOffset,
+            leaderEpoch: p.committedLeaderEpoch,
+            metadata,
+            commitTimestamp: now,
+            expireTimestamp: null,
+          }),
+        );
+        return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE };
+      }),
+    }));
+    const appendError = await this.write(shard, records, true, { producerId: req.producerId, producerEpoch: req.producerEpoch });
+    if (appendError !== ErrorCode.NONE) {
+      const mapped = commitAppendError(appendError);
+      for (const t of result) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = mapped;
+    }
+    return result;
+  }
+
+  /**
+   * A COMMIT or ABORT marker of `producerId` was written to `__consumer_offsets`-`partition`
+   * (WriteTxnMarkers): its pending transactional offsets become committed, or are dropped.
+   */
+  completeTransaction(partition: number, producerId: number, commit: boolean): void {
+    const shard = this.shards.get(partition);
+    if (!shard) return;
+    if (shard.state === 'loading') {
+      shard.deferredTxnCompletions.push({ producerId, commit });
+      return;
+    }
+    this.applyTxnCompletion(shard, producerId, commit);
+  }
+
+  private applyTxnCompletion(shard: Shard, producerId: number, commit: boolean): void {
+    const pending = shard.pendingTxnOffsets.get(producerId);
+    if (!pending) return;
+    shard.pendingTxnOffsets.delete(producerId);
+    if (!commit) return;
+    for (const p of pending.values()) {
+      const current = shard.committed(p.group, p.topic, p.partition);
+      // A commit stored later in the log than the transactional one wins (Kafka's olderThan).
+      if (current !== undefined && (shard.commitOrder.get(current) ?? 0) > p.seq) continue;
+      let byTopic = shard.offsets.get(p.group);
+      if (!byTopic) shard.offsets.set(p.group, (byTopic = new Map()));
+      let byPartition = byTopic.get(p.topic);
+      if (!byPartition) byTopic.set(p.topic, (byPartition = new Map()));
+      byPartition.set(p.partition, p.value);
+      shard.commitOrder.set(p.value, p.seq);
+      if (!shard.groups.has(p.group)) shard.groups.set(p.group, new ClassicGroup(p.group, 'Empty', this.deps.nowMs()));
+    }
   }
 
   // ---------------------------------------------------------------- ListGroups / DescribeGroups
@@ -1303,12 +1473,13 @@ export class GroupCoordinator {
   /** Appends tombstones of expired offsets of `groupId`; true when none of its offsets remain. */
   private collectExpiredOffsets(shard: Shard, groupId: string, now: number, records: OffsetsTopicRecord[]): boolean {
     const byTopic = shard.offsets.get(groupId);
-    if (!byTopic || byTopic.size === 0) return shard.pendingOffsetKeys(groupId).size === 0;
+    if (!byTopic || byTopic.size === 0) return shard.pendingOffsetKeys(groupId).size === 0 && this.pendingTxnOffsetKeys(shard, groupId).size === 0;
     const group = shard.groups.get(groupId);
     if (!group) return false;
     const base = expirationBase(group);
     if (base === null) return false;
     const pending = shard.pendingOffsetKeys(groupId);
+    for (const k of this.pendingTxnOffsetKeys(shard, groupId)) pending.add(k);
     let allExpired = pending.size === 0;
     for (const [topic, parts] of byTopic) {
       if (group.isSubscribedToTopic(topic)) {

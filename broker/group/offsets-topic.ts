@@ -12,6 +12,8 @@
 //                   currentStateTimestamp, members[...]}
 //   a null value is a tombstone (offset deleted/expired, group deleted).
 // Records are written uncompressed (offsets.topic.compression.codec=0), one batch per write.
+// Transactional offset commits (TxnOffsetCommit) are the same offset records in a transactional
+// batch of the producer; they take effect only when that producer's COMMIT marker follows.
 import {
   coordinatorRecordSpec,
   decodeCoordinatorKey,
@@ -24,10 +26,11 @@ import type { GroupMetadataValue } from '../../wire/generated/coordinator/group-
 import type { OffsetCommitKey } from '../../wire/generated/coordinator/offset-commit-key.js';
 import type { OffsetCommitValue } from '../../wire/generated/coordinator/offset-commit-value.js';
 import type { GroupMetadataKey } from '../../wire/generated/coordinator/group-metadata-key.js';
-import { batchSize, decodeRecordBatch, encodeRecordBatch, isControl, isTransactional, readBatchHeader, LOG_OVERHEAD } from '../../wire/record-batch.js';
+import { ControlRecordType, decodeControlRecord, decodeRecordBatch, encodeRecordBatch, isControl, isTransactional } from '../../wire/record-batch.js';
+import { GROUP_METADATA_TOPIC, TRANSACTION_STATE_TOPIC } from '../coordinator/internal-topics.js';
+import { scanLog, type ReadableLog } from '../coordinator/log-scan.js';
 
-export const GROUP_METADATA_TOPIC = '__consumer_offsets';
-export const TRANSACTION_STATE_TOPIC = '__transaction_state';
+export { GROUP_METADATA_TOPIC, TRANSACTION_STATE_TOPIC };
 
 /** Java's String.hashCode over UTF-16 code units (32-bit overflow). */
 export function javaStringHashCode(s: string): number {
@@ -125,10 +128,14 @@ export function decodeOffsetsRecord(key: Buffer, value: Buffer | null): OffsetsT
   return null;
 }
 
-/** One uncompressed batch holding `records` in order. */
-export function encodeOffsetsBatch(records: readonly OffsetsTopicRecord[], nowMs: number): Buffer {
+/**
+ * One uncompressed batch holding `records` in order; with `txn`, a transactional batch of that
+ * producer (a transactional offset commit, baseSequence 0 as Kafka writes it).
+ */
+export function encodeOffsetsBatch(records: readonly OffsetsTopicRecord[], nowMs: number, txn?: { producerId: number; producerEpoch: number }): Buffer {
   return encodeRecordBatch({
     baseTimestamp: nowMs,
+    ...(txn ? { isTransactional: true, producerId: txn.producerId, producerEpoch: txn.producerEpoch, baseSequence: 0 } : {}),
     records: records.map((r) => {
       const { key, value } = encodeOffsetsRecord(r);
       return { key, value, timestamp: nowMs };
@@ -137,10 +144,7 @@ export function encodeOffsetsBatch(records: readonly OffsetsTopicRecord[], nowMs
 }
 
 /** What loading needs from a partition's log (a PartitionLog satisfies it). */
-export interface ReadableLog {
-  readonly logStartOffset: number;
-  read(startOffset: number, maxBytes: number, maxOffsetExclusive: number, minOneBatch: boolean): Promise<{ records: Buffer; error: string | null }>;
-}
+export type { ReadableLog } from '../coordinator/log-scan.js';
 
 export interface LoadStats {
   records: number;
@@ -148,63 +152,83 @@ export interface LoadStats {
   skipped: number;
 }
 
+/** Where a loaded record came from: a transactional batch names its producer (null otherwise). */
+export interface LoadedRecordSource {
+  readonly producerId: number | null;
+}
+
 /**
  * Replays a partition's records in log order from its start up to `endOffset` (exclusive).
- * Control batches are skipped, and so are transactional batches (transactional offset
- * commits belong to the transactions work; nothing writes them yet). `onRecord` may throw to
- * abort (e.g. the partition was unloaded meanwhile).
+ * With `onTxnMarker`, records of transactional batches (transactional offset commits) are passed
+ * with their producer id and a producer's COMMIT/ABORT marker goes to `onTxnMarker` (it decides
+ * whether that producer's pending offsets become committed); without it both are skipped. Other
+ * control batches are always skipped.
+ * `onRecord` may throw to abort (e.g. the partition was unloaded meanwhile).
  */
 export async function readOffsetsPartition(
   log: ReadableLog,
   endOffset: number,
-  onRecord: (rec: OffsetsTopicRecord) => void,
-  opts: { maxBytes?: number; onUndecodable?: (offset: number, err: unknown) => void } = {},
+  onRecord: (rec: OffsetsTopicRecord, source: LoadedRecordSource) => void,
+  opts: {
+    maxBytes?: number;
+    onUndecodable?: (offset: number, err: unknown) => void;
+    onTxnMarker?: (producerId: number, commit: boolean) => void;
+  } = {},
 ): Promise<LoadStats> {
   const maxBytes = opts.maxBytes ?? 5 * 1024 * 1024;
   const stats: LoadStats = { records: 0, batches: 0, skipped: 0 };
-  let offset = log.logStartOffset;
-  while (offset < endOffset) {
-    const r = await log.read(offset, maxBytes, endOffset, true);
-    if (r.error !== null) throw new Error(`reading ${GROUP_METADATA_TOPIC} at ${offset}: ${r.error}`);
-    const buf = r.records;
-    if (buf.length === 0) break;
-    let pos = 0;
-    let progressed = false;
-    while (pos + LOG_OVERHEAD <= buf.length) {
-      const size = batchSize(buf, pos);
-      if (pos + size > buf.length) break;
-      const header = readBatchHeader(buf, pos);
-      const last = header.baseOffset + header.lastOffsetDelta;
-      if (last >= offset) {
-        stats.batches++;
-        if (isControl(header.attributes) || isTransactional(header.attributes)) {
-          stats.skipped += header.recordCount;
-        } else {
-          const batch = decodeRecordBatch(buf, pos, { verifyCrc: false });
-          for (const rec of batch.records) {
-            if (rec.offset < offset || rec.key === null) continue;
-            let decoded: OffsetsTopicRecord | null;
-            try {
-              decoded = decodeOffsetsRecord(rec.key, rec.value);
-            } catch (err) {
-              opts.onUndecodable?.(rec.offset, err);
-              stats.skipped++;
-              continue;
-            }
-            if (decoded === null) {
-              stats.skipped++;
-              continue;
-            }
-            onRecord(decoded);
-            stats.records++;
-          }
-        }
-        offset = last + 1;
-        progressed = true;
+  const plain: LoadedRecordSource = { producerId: null };
+  // Without a marker callback, transactional batches and markers are skipped (nothing pending can be resolved).
+  const txnAware = opts.onTxnMarker !== undefined;
+  stats.batches = await scanLog(
+    log,
+    endOffset,
+    maxBytes,
+    (buf, pos, header, fromOffset) => {
+      if (isControl(header.attributes)) {
+        const marker = txnAware ? endTxnMarkerOf(buf, pos) : null;
+        if (marker !== null && header.producerId >= 0) opts.onTxnMarker!(header.producerId, marker === 'COMMIT');
+        else stats.skipped += header.recordCount;
+        return;
       }
-      pos += size;
-    }
-    if (!progressed) break;
-  }
+      const transactional = isTransactional(header.attributes) && header.producerId >= 0;
+      if (transactional && !txnAware) {
+        stats.skipped += header.recordCount;
+        return;
+      }
+      const source = transactional ? { producerId: header.producerId } : plain;
+      const batch = decodeRecordBatch(buf, pos, { verifyCrc: false });
+      for (const rec of batch.records) {
+        if (rec.offset < fromOffset || rec.key === null) continue;
+        let decoded: OffsetsTopicRecord | null;
+        try {
+          decoded = decodeOffsetsRecord(rec.key, rec.value);
+        } catch (err) {
+          opts.onUndecodable?.(rec.offset, err);
+          stats.skipped++;
+          continue;
+        }
+        if (decoded === null) {
+          stats.skipped++;
+          continue;
+        }
+        onRecord(decoded, source);
+        stats.records++;
+      }
+    },
+    GROUP_METADATA_TOPIC,
+  );
   return stats;
+}
+
+/** The COMMIT/ABORT of a control batch, or null for other control records. */
+function endTxnMarkerOf(buf: Buffer, pos: number): 'COMMIT' | 'ABORT' | null {
+  try {
+    const rec = decodeRecordBatch(buf, pos, { verifyCrc: false }).records[0];
+    if (rec === undefined) return null;
+    const c = decodeControlRecord(rec.key, rec.value);
+    return c.type === ControlRecordType.COMMIT ? 'COMMIT' : c.type === ControlRecordType.ABORT ? 'ABORT' : null;
+  } catch {
+    return null;
+  }
 }
