@@ -14,11 +14,13 @@ import { randomUuid } from '../wire/primitives.js';
 import type { BrokerConfig, Listener } from './config.js';
 import { LocalControllerClient } from './controller-client.js';
 import { FetchSessionCache } from './fetch-session.js';
+import { InternalTopics } from './coordinator/internal-topics.js';
 import { GroupCoordinatorRuntime } from './group/runtime.js';
 import { brokerHandlers } from './handlers/index.js';
 import { NetworkServer } from './network/server.js';
 import { ReplicaManager } from './replica-manager.js';
 import { Router } from './router.js';
+import { TransactionCoordinatorRuntime } from './txn/runtime.js';
 import type { BrokerServices } from './services.js';
 import { ensureClusterId } from './cluster-id.js';
 
@@ -30,6 +32,7 @@ export class BrokerNode {
   private server: NetworkServer | null = null;
   private replicaManager: ReplicaManager | null = null;
   private groupCoordinator: GroupCoordinatorRuntime | null = null;
+  private txnCoordinator: TransactionCoordinatorRuntime | null = null;
   private started = false;
 
   constructor(
@@ -59,6 +62,7 @@ export class BrokerNode {
     const controller = new LocalControllerClient(this.quorum, replicaManager, config, logger.child({ mod: 'controller' }));
     const handlers = brokerHandlers();
     const quorum = this.quorum;
+    const internalTopics = new InternalTopics({ config, controller, image: () => quorum.image, logger: logger.child({ mod: 'internal-topics' }) });
     const groupCoordinator = new GroupCoordinatorRuntime({
       config,
       replicaManager,
@@ -66,8 +70,19 @@ export class BrokerNode {
       image: () => quorum.image,
       nowMs: clock.nowMs,
       logger: logger.child({ mod: 'group-coordinator' }),
+      internalTopics,
     });
     this.groupCoordinator = groupCoordinator;
+    const txnCoordinator = new TransactionCoordinatorRuntime({
+      config,
+      nodeId,
+      replicaManager,
+      controller,
+      image: () => quorum.image,
+      nowMs: clock.nowMs,
+      logger: logger.child({ mod: 'txn-coordinator' }),
+    });
+    this.txnCoordinator = txnCoordinator;
     const services: BrokerServices = {
       config,
       nodeId,
@@ -80,6 +95,8 @@ export class BrokerNode {
       logManager: this.logs,
       fetchSessions: new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), 120_000),
       groupCoordinator,
+      txnCoordinator,
+      internalTopics,
       handlers,
       controllerId: () => nodeId,
     };
@@ -91,6 +108,7 @@ export class BrokerNode {
     });
     await replicaManager.applyImage(quorum.image);
     groupCoordinator.start();
+    txnCoordinator.start();
 
     this.server = new NetworkServer(
       (listener) => new Router(services, handlers, listener.name, logger.child({ mod: 'router', listener: listener.name })),
@@ -113,6 +131,7 @@ export class BrokerNode {
     this.logs.startBackground({
       retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
       checkpointIntervalMs: config.int('log.flush.offset.checkpoint.interval.ms'),
+      producerIdExpirationCheckIntervalMs: config.int('producer.id.expiration.check.interval.ms'),
     });
     this.started = true;
     logger.info({ listeners: Object.fromEntries(this.server.boundPorts) }, 'broker started');
@@ -132,6 +151,8 @@ export class BrokerNode {
     // Parked JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) before the listener drains.
     this.groupCoordinator?.stop();
     this.groupCoordinator = null;
+    this.txnCoordinator?.stop();
+    this.txnCoordinator = null;
     await this.server?.close(SHUTDOWN_GRACE_MS);
     this.server = null;
     await this.logs?.close();

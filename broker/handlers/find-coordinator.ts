@@ -28,7 +28,7 @@ async function findOne(ctx: RequestContext, key: string, keyType: number): Promi
   if (topic === null) return failed(key, ErrorCode.INVALID_REQUEST);
   const { services } = ctx;
   if (!services.image().topicByName(topic)) {
-    const created = await services.groupCoordinator.ensureInternalTopic(topic);
+    const created = await services.internalTopics.ensure(topic);
     if (created !== ErrorCode.NONE) return failed(key, ErrorCode.COORDINATOR_NOT_AVAILABLE);
   }
   const image = services.image();

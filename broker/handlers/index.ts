@@ -1,5 +1,7 @@
 // Every API this broker serves. ApiVersions advertises exactly these, with these ranges.
 import type { HandlerDef } from '../handler.js';
+import { addOffsetsToTxn } from './add-offsets-to-txn.js';
+import { addPartitionsToTxn } from './add-partitions-to-txn.js';
 import { alterConfigs } from './alter-configs.js';
 import { apiVersions } from './api-versions.js';
 import { createPartitions } from './create-partitions.js';
@@ -11,20 +13,26 @@ import { describeConfigs } from './describe-configs.js';
 import { deleteGroups } from './delete-groups.js';
 import { describeGroups } from './describe-groups.js';
 import { describeLogDirs } from './describe-log-dirs.js';
+import { describeTransactions } from './describe-transactions.js';
+import { endTxn } from './end-txn.js';
 import { fetch } from './fetch.js';
 import { findCoordinator } from './find-coordinator.js';
 import { heartbeat } from './heartbeat.js';
+import { initProducerId } from './init-producer-id.js';
 import { incrementalAlterConfigs } from './incremental-alter-configs.js';
 import { joinGroup } from './join-group.js';
 import { leaveGroup } from './leave-group.js';
 import { listGroups } from './list-groups.js';
 import { listOffsets } from './list-offsets.js';
+import { listTransactions } from './list-transactions.js';
 import { metadata } from './metadata.js';
 import { offsetCommit } from './offset-commit.js';
 import { offsetDelete } from './offset-delete.js';
 import { offsetFetch } from './offset-fetch.js';
 import { produce } from './produce.js';
 import { syncGroup } from './sync-group.js';
+import { txnOffsetCommit } from './txn-offset-commit.js';
+import { writeTxnMarkers } from './write-txn-markers.js';
 
 const ALL: readonly HandlerDef[] = [
   produce,
@@ -46,12 +54,20 @@ const ALL: readonly HandlerDef[] = [
   deleteRecords,
   describeConfigs,
   alterConfigs,
+  initProducerId,
+  addPartitionsToTxn,
+  addOffsetsToTxn,
+  endTxn,
+  writeTxnMarkers,
+  txnOffsetCommit,
   describeLogDirs,
   createPartitions,
   incrementalAlterConfigs,
   describeCluster,
   deleteGroups,
   offsetDelete,
+  describeTransactions,
+  listTransactions,
 ];
 
 export function brokerHandlers(): ReadonlyMap<number, HandlerDef> {

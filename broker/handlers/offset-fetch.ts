@@ -2,7 +2,8 @@
 // Behaviour: committed offsets of a group: the requested partitions (-1 and empty metadata
 // where nothing is committed, also for unknown groups) or, with a null topic list (v2+), all of
 // them; v5+ with the committed leader epoch; v8+ several groups per request, each with its own
-// error. require_stable (v7+) changes nothing yet: without transactions no offset is pending.
+// error. require_stable (v7+): a requested partition with a pending transactional offset
+// commit answers UNSTABLE_OFFSET_COMMIT (the client retries until the transaction ends).
 // Coordinator errors (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS) are top-level from v2 on,
 // per partition before.
 import { ApiKey } from '../../wire/generated/api.js';
@@ -26,7 +27,7 @@ export const offsetFetch = defineHandler<OffsetFetchRequest, OffsetFetchResponse
         throttleTimeMs: 0,
         groups: (req.groups ?? []).map((g) => {
           const topics: Topics = g.topics === null ? null : g.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes }));
-          const r = coordinator.fetchOffsets(g.groupId, topics);
+          const r = coordinator.fetchOffsets(g.groupId, topics, req.requireStable ?? false);
           return {
             groupId: g.groupId,
             errorCode: r.errorCode,
@@ -46,7 +47,7 @@ export const offsetFetch = defineHandler<OffsetFetchRequest, OffsetFetchResponse
     }
     const requested = req.topics ?? null;
     const topics: Topics = requested === null ? null : requested.map((t) => ({ name: t.name, partitions: t.partitionIndexes }));
-    const r = coordinator.fetchOffsets(req.groupId ?? '', topics);
+    const r = coordinator.fetchOffsets(req.groupId ?? '', topics, req.requireStable ?? false);
     const toTopics = (list: typeof r.topics, errorCode?: number) =>
       list.map((t) => ({
         name: t.name,

@@ -2,12 +2,22 @@
 // Behaviour: acks 0 / 1 / -1; per partition: leadership, batch header + CRC32C check (records
 // are never decoded), max.message.bytes, append as leader; acks=-1 waits for the high watermark.
 // Legacy magic 0/1 message sets get UNSUPPORTED_FOR_MESSAGE_FORMAT.
-// Not yet: idempotent sequence checks and transactions (issue 4), quotas (throttle is 0).
+// Idempotent and transactional producers (checked by the partition's producer state): a retry
+// of one of the producer's last 5 batches answers the original offset and stores nothing; a
+// sequence gap OUT_OF_ORDER_SEQUENCE_NUMBER; a stale epoch INVALID_PRODUCER_EPOCH. Control
+// batches from clients: INVALID_RECORD. Transactional batches need the request's
+// transactional_id (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition, as Kafka
+// answers an unauthorized one), and the first of a transaction on a partition is checked with
+// the transaction coordinator (KIP-890 verification): a partition not added to the transaction
+// gets INVALID_TXN_STATE.
+// Not implemented: ACLs, quotas (throttle is 0), per-record errors.
 import { ApiKey } from '../../wire/generated/api.js';
 import type { ProduceRequest } from '../../wire/generated/messages/produce-request.js';
 import type { ProduceResponse } from '../../wire/generated/messages/produce-response.js';
 import { ErrorCode } from '../../wire/errors.js';
+import { ATTRIBUTES_OFFSET, BATCH_HEADER_SIZE, CURRENT_MAGIC, isTransactional, MAGIC_OFFSET } from '../../wire/record-batch.js';
 import { defineHandler, NO_RESPONSE } from '../handler.js';
+import { produceVerificationError } from '../txn/runtime.js';
 import { specVersions } from './versions.js';
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
@@ -16,20 +26,47 @@ function errorPartition(index: number, errorCode: number, errorMessage: string |
   return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage };
 }
 
+function allFailed(req: ProduceRequest, errorCode: number): ProduceResponse {
+  return {
+    responses: req.topicData.map((t) => ({ name: t.name, partitionResponses: t.partitionData.map((p) => errorPartition(p.index, errorCode)) })),
+    throttleTimeMs: 0,
+  };
+}
+
+/** The first batch of `records` is a transactional magic-2 batch (a header peek). */
+function hasTransactionalBatch(records: Buffer | null): boolean {
+  return records !== null && records.length >= BATCH_HEADER_SIZE && records.readInt8(MAGIC_OFFSET) === CURRENT_MAGIC && isTransactional(records.readInt16BE(ATTRIBUTES_OFFSET));
+}
+
 export const produce = defineHandler<ProduceRequest, ProduceResponse>({
   apiKey: ApiKey.Produce,
   name: 'Produce',
   ...specVersions(ApiKey.Produce),
   async handle(ctx, req) {
-    const { replicaManager } = ctx.services;
+    const { replicaManager, txnCoordinator } = ctx.services;
     const acks = req.acks;
     const validAcks = acks === 0 || acks === 1 || acks === -1;
+    const transactionalId = req.transactionalId ?? null;
+    if (transactionalId === null && req.topicData.some((t) => t.partitionData.some((p) => hasTransactionalBatch(p.records)))) {
+      // Kafka: transactional records need an (authorized) transactional id.
+      const failed = allFailed(req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      if (acks === 0) {
+        ctx.conn.close('acks=0 produce failed');
+        return NO_RESPONSE;
+      }
+      return failed;
+    }
     const topics = req.topicData.map(async (t) => ({
       name: t.name,
       partitionResponses: await Promise.all(
         t.partitionData.map(async (p): Promise<PartitionResponse> => {
           if (!validAcks) return errorPartition(p.index, ErrorCode.INVALID_REQUIRED_ACKS);
-          const r = await replicaManager.appendRecords(t.name, p.index, p.records, acks, req.timeoutMs, ctx.apiVersion);
+          const verifyTransaction =
+            transactionalId === null
+              ? undefined
+              : (producerId: number, producerEpoch: number) =>
+                  txnCoordinator.verifyPartition(transactionalId, producerId, producerEpoch, t.name, p.index).then(produceVerificationError);
+          const r = await replicaManager.appendRecords(t.name, p.index, p.records, acks, req.timeoutMs, ctx.apiVersion, { verifyTransaction });
           return {
             index: p.index,
             errorCode: r.errorCode,
@@ -54,9 +91,6 @@ export const produce = defineHandler<ProduceRequest, ProduceResponse>({
     return { responses: await Promise.all(topics), throttleTimeMs: 0 };
   },
   errorResponse(req, errorCode) {
-    return {
-      responses: req.topicData.map((t) => ({ name: t.name, partitionResponses: t.partitionData.map((p) => errorPartition(p.index, errorCode)) })),
-      throttleTimeMs: 0,
-    };
+    return allFailed(req, errorCode);
   },
 });

@@ -7,9 +7,12 @@ import { ErrorCode } from '../../wire/errors.js';
 import { encodeRecordBatch } from '../../wire/record-batch.js';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { KafkaTestClient } from '../support/kafka-client.js';
+import { waitFor } from '../support/util.js';
 
 const TOPIC = 'served';
 const GROUP = 'served-group';
+/** A transactional id nobody initialized: transaction calls get INVALID_PRODUCER_ID_MAPPING. */
+const TXN = 'served-unknown-txn';
 
 /**
  * The top-level error a minimal request gets: NONE, except group calls that need a member
@@ -19,6 +22,7 @@ function expectedError(apiKey: number, version: number): number {
   if (apiKey === ApiKey.JoinGroup && version === 4) return ErrorCode.MEMBER_ID_REQUIRED;
   if (apiKey === ApiKey.Heartbeat || apiKey === ApiKey.SyncGroup) return ErrorCode.UNKNOWN_MEMBER_ID;
   if (apiKey === ApiKey.LeaveGroup && version < 3) return ErrorCode.UNKNOWN_MEMBER_ID;
+  if (apiKey === ApiKey.AddOffsetsToTxn || apiKey === ApiKey.EndTxn) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
   return ErrorCode.NONE;
 }
 
@@ -64,6 +68,21 @@ function minimalRequest(apiKey: number, version: number, seq: number): unknown {
     [ApiKey.ListGroups]: { statesFilter: [], typesFilter: [] },
     [ApiKey.DeleteGroups]: { groupsNames: [`missing-v${version}`] },
     [ApiKey.OffsetDelete]: { groupId: GROUP, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0 }] }] },
+    [ApiKey.InitProducerId]: { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 },
+    // v0–v3 one transaction; v4+ the batched form, here a verifyOnly check.
+    [ApiKey.AddPartitionsToTxn]: {
+      v3AndBelowTransactionalId: TXN, v3AndBelowProducerId: 0n, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [{ name: TOPIC, partitions: [0] }],
+      transactions: [{ transactionalId: TXN, producerId: 0n, producerEpoch: 0, verifyOnly: true, topics: [{ name: TOPIC, partitions: [0] }] }],
+    },
+    [ApiKey.AddOffsetsToTxn]: { transactionalId: TXN, producerId: 0n, producerEpoch: 0, groupId: GROUP },
+    [ApiKey.EndTxn]: { transactionalId: TXN, producerId: 0n, producerEpoch: 0, committed: false },
+    [ApiKey.WriteTxnMarkers]: { markers: [] },
+    [ApiKey.TxnOffsetCommit]: {
+      transactionalId: TXN, groupId: GROUP, producerId: 0n, producerEpoch: 0, generationId: -1, memberId: '', groupInstanceId: null,
+      topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    },
+    [ApiKey.DescribeTransactions]: { transactionalIds: [TXN] },
+    [ApiKey.ListTransactions]: { stateFilters: [], producerIdFilters: [], durationFilter: -1n },
   };
   const body = bodies[apiKey as keyof ApiRequests];
   if (body === undefined) throw new Error(`no minimal request for API ${API_SPECS[apiKey]?.name ?? apiKey}: add one to this test`);
@@ -81,6 +100,14 @@ describe('every advertised version is served', () => {
     // The group coordinator's topic exists before OffsetCommit/OffsetFetch (keys 8, 9) are tried.
     const fc = await client.send(ApiKey.FindCoordinator, 3, { key: GROUP, keyType: 0 });
     expect(fc.errorCode).toBe(ErrorCode.NONE);
+    // So is the transaction coordinator's, loaded (transaction calls get their protocol errors).
+    const tc = await client.send(ApiKey.FindCoordinator, 3, { key: TXN, keyType: 1 });
+    expect(tc.errorCode).toBe(ErrorCode.NONE);
+    await waitFor('the transaction coordinator to load', async () => {
+      const d = await client.send(ApiKey.DescribeTransactions, 0, { transactionalIds: [TXN] });
+      const l = await client.send(ApiKey.ListTransactions, 0, { stateFilters: [], producerIdFilters: [] });
+      return d.transactionStates[0]!.errorCode === ErrorCode.TRANSACTIONAL_ID_NOT_FOUND && l.errorCode === ErrorCode.NONE;
+    });
     const r = await client.send(ApiKey.CreateTopics, 7, {
       topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
       timeoutMs: 5000,
