@@ -1,7 +1,7 @@
 // Processes of a benchmark run: start them pinned to a core, read their CPU time and memory
 // from /proc, and make sure every one is stopped (normal end, error, Ctrl-C).
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 let tasksetPath: string | null | undefined;
 
@@ -146,23 +146,50 @@ export function cpuModel(): string {
 }
 
 /**
- * Busy seconds of each CPU so far, from /proc/stat: user + nice + system + steal. Interrupt and
- * softirq time is left out: loopback networking of the benchmark's own sockets lands there
- * without being charged to any process.
+ * Per CPU, seconds so far from /proc/stat: `busy` = user + system + steal, `niced` = user time of
+ * niced processes. Interrupt and softirq time is left out: loopback networking of the
+ * benchmark's own sockets lands there without being charged to any process.
  */
-export function coreBusySeconds(): number[] {
+export function coreTimes(): Array<{ busy: number; niced: number }> {
   try {
-    const out: number[] = [];
+    const out: Array<{ busy: number; niced: number }> = [];
     for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
       const m = /^cpu(\d+)\s+(.*)$/.exec(line);
       if (!m) continue;
       const f = m[2]!.trim().split(/\s+/).map(Number);
       // user nice system idle iowait irq softirq steal
-      out[Number(m[1])] = ((f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[7] ?? 0)) / CLK_TCK;
+      out[Number(m[1])] = { busy: ((f[0] ?? 0) + (f[2] ?? 0) + (f[7] ?? 0)) / CLK_TCK, niced: (f[1] ?? 0) / CLK_TCK };
     }
     return out;
   } catch {
     return [];
+  }
+}
+
+/**
+ * With the kernel's autogroup scheduling, `nice` only orders processes within one session: a
+ * niced test run in another session still gets an equal share of a core against the benchmark.
+ * Raising this session's autogroup priority restores what nice intends (niced background work
+ * yields). Returns a function that restores the previous value, or null when not possible.
+ */
+export function raiseAutogroupPriority(nice: number): { previous: number; restore: () => void } | null {
+  try {
+    const cur = /nice (-?\d+)/.exec(readFileSync('/proc/self/autogroup', 'utf8'));
+    if (!cur) return null;
+    const previous = Number(cur[1]);
+    writeFileSync('/proc/self/autogroup', String(nice));
+    return {
+      previous,
+      restore: () => {
+        try {
+          writeFileSync('/proc/self/autogroup', String(previous));
+        } catch {
+          // best effort
+        }
+      },
+    };
+  } catch {
+    return null;
   }
 }
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { GenJob, GenMessage } from '../gen.js';
 import type { ClientResult } from './clients.js';
 import type { LoadResult } from './load.js';
-import { coreBusySeconds, cpuSeconds, memory, spawnNode, stopChild } from './proc.js';
+import { coreTimes, cpuSeconds, memory, spawnNode, stopChild } from './proc.js';
 import { summarizeProfile, type ProfileSummary } from './profile.js';
 import type { Progress } from './progress.js';
 import { startBroker, startNullBroker, type ServerHandle } from './servers.js';
@@ -58,15 +58,24 @@ export interface SideResult {
   profile?: ProfileSummary;
   /**
    * CPU used on the two pinned cores during the window by processes that are not part of the
-   * benchmark (other work on the machine), in CPUs (0..1 each). High values mean a disturbed run.
+   * benchmark (other work on the machine), in CPUs (0..1 each): `brokerCore`/`genCore` at normal
+   * priority (high values mean a disturbed run), `nicedBrokerCore`/`nicedGenCore` by niced
+   * processes (they mostly fill idle time).
    */
-  otherLoad?: { brokerCore: number; genCore: number };
+  otherLoad?: OtherLoad;
+}
+
+export interface OtherLoad {
+  brokerCore: number;
+  genCore: number;
+  nicedBrokerCore: number;
+  nicedGenCore: number;
 }
 
 export interface GenOutcome {
   result: LoadResult | ClientResult;
   cpuSeconds: number | null;
-  otherLoad?: { brokerCore: number; genCore: number };
+  otherLoad?: OtherLoad;
 }
 
 export interface ScenarioResult {
@@ -103,7 +112,7 @@ export function runGen(ctx: Ctx, job: GenJob, serverPid: number | null, label: s
       server: number | null;
       gen: number | null;
       self: number;
-      cores: number[];
+      cores: Array<{ busy: number; niced: number }>;
     }
     const sample = (): Sample => {
       const u = process.cpuUsage();
@@ -112,7 +121,7 @@ export function runGen(ctx: Ctx, job: GenJob, serverPid: number | null, label: s
         server: serverPid === null ? null : cpuSeconds(serverPid),
         gen: child.pid === undefined ? null : cpuSeconds(child.pid),
         self: (u.user + u.system) / 1e6,
-        cores: coreBusySeconds(),
+        cores: coreTimes(),
       };
     };
     let s0: Sample | null = null;
@@ -153,16 +162,21 @@ export function runGen(ctx: Ctx, job: GenJob, serverPid: number | null, label: s
       if (a && b) {
         if (a.server !== null && b.server !== null) serverCpu = b.server - a.server;
         const window = Math.max(0.001, (b.at - a.at) / 1000);
-        const busy = (c: number | null) => (c === null || a.cores[c] === undefined || b.cores[c] === undefined ? null : b.cores[c]! - a.cores[c]!);
-        const bc = busy(ctx.brokerCpu);
-        const gc = busy(ctx.genCpu);
+        const delta = (c: number | null, k: 'busy' | 'niced') => (c === null || a.cores[c] === undefined || b.cores[c] === undefined ? null : b.cores[c]![k] - a.cores[c]![k]);
+        const bc = delta(ctx.brokerCpu, 'busy');
+        const gc = delta(ctx.genCpu, 'busy');
         const genUsed = a.gen !== null && b.gen !== null ? b.gen - a.gen : 0;
         if (bc !== null && gc !== null) {
           // The job pinned to the broker core (the storage floor) is the "server" there.
           const onBrokerCore = (serverCpu ?? 0) + (cpu === ctx.brokerCpu ? genUsed : 0);
           const onGenCore = (cpu === ctx.genCpu ? genUsed : 0) + (b.self - a.self);
           const clamp = (v: number) => Math.max(0, Math.round(v * 100) / 100);
-          otherLoad = { brokerCore: clamp((bc - onBrokerCore) / window), genCore: clamp((gc - onGenCore) / window) };
+          otherLoad = {
+            brokerCore: clamp((bc - onBrokerCore) / window),
+            genCore: clamp((gc - onGenCore) / window),
+            nicedBrokerCore: clamp((delta(ctx.brokerCpu, 'niced') ?? 0) / window),
+            nicedGenCore: clamp((delta(ctx.genCpu, 'niced') ?? 0) / window),
+          };
         }
       }
       resolve({ result, cpuSeconds: serverCpu, otherLoad });
@@ -171,7 +185,7 @@ export function runGen(ctx: Ctx, job: GenJob, serverPid: number | null, label: s
   });
 }
 
-export function sideFrom(server: 'null' | 'broker', r: LoadResult | ClientResult, cpu: number | null, pid: number | null, otherLoad?: SideResult['otherLoad']): SideResult {
+export function sideFrom(server: 'null' | 'broker', r: LoadResult | ClientResult, cpu: number | null, pid: number | null, otherLoad?: OtherLoad): SideResult {
   const elapsedS = r.elapsedMs / 1000;
   const isLoad = 'totalRecords' in r;
   const mem = pid === null ? null : memory(pid);
@@ -263,14 +277,14 @@ export async function waitQuiet(ctx: Ctx, maxMsWanted: number): Promise<number> 
 
 async function waitQuietFor(ctx: Ctx, maxMs: number, t0: number): Promise<number> {
   for (let i = 0; i < 1000; i++) {
-    const a = coreBusySeconds();
+    const a = coreTimes();
     const u0 = process.cpuUsage();
     await new Promise((r) => setTimeout(r, 400));
-    const b = coreBusySeconds();
+    const b = coreTimes();
     const u = process.cpuUsage(u0);
     const self = (u.user + u.system) / 1e6;
-    const busyB = (b[ctx.brokerCpu!]! - a[ctx.brokerCpu!]!) / 0.4;
-    const busyG = (b[ctx.genCpu!]! - a[ctx.genCpu!]! - self) / 0.4;
+    const busyB = (b[ctx.brokerCpu!]!.busy - a[ctx.brokerCpu!]!.busy) / 0.4;
+    const busyG = (b[ctx.genCpu!]!.busy - a[ctx.genCpu!]!.busy - self) / 0.4;
     if ((busyB <= DISTURBED_CPU && busyG <= DISTURBED_CPU) || Date.now() - t0 >= maxMs) break;
     ctx.progress.status(`${ctx.tag} · waiting for other work on the benchmark cores to calm down (${busyB.toFixed(2)}/${busyG.toFixed(2)} CPUs busy)`);
   }
