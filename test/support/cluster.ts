@@ -1,0 +1,351 @@
+// Starts a multi-node KRaft cluster for end-to-end tests: the node set of
+// broker/cluster/nodes.ts (the same the launcher and docker-compose.yml use), every node a real
+// `node dist/broker/main.js` process started through test/support/broker.ts, so output capture
+// (printed when a test fails, live with BROKER_LOG=1), SIGTERM-then-SIGKILL stops and the
+// never-leave-a-process-behind hooks are the same as for single brokers.
+//
+// Ready = every node answers ApiVersions (startBroker's readiness) AND the quorum has a leader
+// (DescribeQuorum at a controller listener) AND Metadata from every node lists all N brokers,
+// within a bounded time. Temp data dirs are removed in afterAll (BROKER_KEEP_DATA=1 keeps them).
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll } from 'vitest';
+import { clusterNodes, randomClusterId, type ClusterNode } from '../../broker/cluster/nodes.js';
+import { ApiKey } from '../../wire/generated/api.js';
+import type { DescribeQuorumResponse } from '../../wire/generated/messages/describe-quorum-response.js';
+import type { MetadataResponse } from '../../wire/generated/messages/metadata-response.js';
+import { startBroker, type BrokerHandle } from './broker.js';
+import { KafkaTestClient, withClient } from './kafka-client.js';
+import { sleep, waitFor, withTimeout } from './util.js';
+
+export const METADATA_TOPIC = '__cluster_metadata';
+const CLUSTER_READY_TIMEOUT_MS = Number(process.env.CLUSTER_READY_TIMEOUT_MS ?? 45_000);
+
+/** Env every test cluster gets unless overridden: no rebalance delay, internal topics fit N nodes. */
+function defaultEnv(nodes: number): Record<string, string> {
+  return {
+    KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+    KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: String(Math.min(3, nodes)),
+    KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: String(Math.min(3, nodes)),
+    KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: String(Math.min(2, nodes)),
+  };
+}
+
+export interface StartClusterOptions {
+  nodes: number;
+  /** Extra KAFKA_* variables for every node (cannot replace the cluster-shaping ones). */
+  env?: Record<string, string>;
+  /** Bound for the whole start (processes, leader, N brokers in every node's Metadata). */
+  readyTimeoutMs?: number;
+  clusterId?: string;
+}
+
+export interface QuorumView {
+  /** The node whose controller listener answered. */
+  from: number;
+  leaderId: number;
+  leaderEpoch: number;
+  highWatermark: bigint;
+  voters: Array<{ replicaId: number; logEndOffset: bigint; lastCaughtUpTimestamp?: bigint }>;
+  observers: Array<{ replicaId: number; logEndOffset: bigint }>;
+}
+
+export interface ClusterNodeHandle {
+  readonly id: number;
+  readonly name: string;
+  readonly spec: ClusterNode;
+  /** The process (stop/kill9/restart/output/pid) as test/support/broker.ts manages it. */
+  readonly broker: BrokerHandle;
+  readonly bootstrap: string;
+  readonly clientPort: number;
+  readonly controllerPort: number;
+  /** The process runs (it was not killed or stopped, or was restarted since). */
+  readonly alive: boolean;
+}
+
+export interface ClusterHandle {
+  readonly clusterId: string;
+  readonly dataRoot: string;
+  readonly nodes: readonly ClusterNodeHandle[];
+  /** Every node's client address, comma-separated (kcat -b / kafkajs brokers). */
+  readonly bootstraps: string;
+  /** Node by id (1-based). */
+  node(id: number): ClusterNodeHandle;
+  /** Nodes whose process runs. */
+  live(): ClusterNodeHandle[];
+  kill9(id: number): Promise<void>;
+  /** SIGTERM (SIGKILL after the grace period). */
+  stopNode(id: number): Promise<void>;
+  /** Starts the node again on the same ports and data (stops it first if it runs); waits for ApiVersions. */
+  restart(id: number): Promise<void>;
+  /** Stops every node (also done in afterAll). */
+  stop(): Promise<void>;
+  /** DescribeQuorum at node `id`'s controller listener. */
+  describeQuorum(id: number, timeoutMs?: number): Promise<QuorumView>;
+  /**
+   * The leader every live voter agrees on (same leader id and epoch, the leader itself live),
+   * within `timeoutMs`; `exclude` leaders (e.g. a killed one) are not accepted.
+   */
+  waitForLeader(opts?: { timeoutMs?: number; exclude?: number[]; minEpoch?: number }): Promise<QuorumView>;
+  /** Metadata (all topics) from node `id`'s client listener. */
+  metadata(id: number, topics?: string[] | null, timeoutMs?: number): Promise<MetadataResponse>;
+  /** Waits until Metadata from every live node lists exactly `brokerIds`. */
+  waitForBrokers(brokerIds: number[], timeoutMs?: number): Promise<void>;
+}
+
+/** `n` distinct free ports of 127.0.0.1 (all bound at once, so no two are the same). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const srv = net.createServer();
+      servers.push(srv);
+      const port = await new Promise<number>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
+          const a = srv.address();
+          if (a === null || typeof a === 'string') reject(new Error('no port'));
+          else resolve(a.port);
+        });
+      });
+      ports.push(port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  }
+}
+
+const clusters = new Set<ClusterImpl>();
+
+/** Api versions a listener serves, by key (ApiVersions v0; works on any listener). */
+export async function apiVersionsAt(port: number, timeoutMs = 5_000): Promise<Map<number, { min: number; max: number }>> {
+  return withClient(port, async (c) => {
+    const r = await c.send(ApiKey.ApiVersions, 0, {}, timeoutMs);
+    return new Map(r.apiKeys.map((k) => [k.apiKey, { min: k.minVersion, max: k.maxVersion }]));
+  });
+}
+
+/** The highest version of `apiKey` both the listener at `port` and this client (≤ `clientMax`) speak. */
+export async function negotiate(port: number, apiKey: number, clientMax: number, clientMin = 0): Promise<number> {
+  const served = (await apiVersionsAt(port)).get(apiKey);
+  if (!served) throw new Error(`the listener on port ${port} does not serve API key ${apiKey} (ApiVersions)`);
+  const v = Math.min(served.max, clientMax);
+  if (v < Math.max(served.min, clientMin)) throw new Error(`no common version of API ${apiKey}: listener ${served.min}-${served.max}, client ${clientMin}-${clientMax}`);
+  return v;
+}
+
+export async function describeQuorumAt(port: number, timeoutMs = 3_000): Promise<DescribeQuorumResponse> {
+  const version = await negotiate(port, ApiKey.DescribeQuorum, 2);
+  return withClient(port, (c) =>
+    c.send(ApiKey.DescribeQuorum, version, { topics: [{ topicName: METADATA_TOPIC, partitions: [{ partitionIndex: 0 }] }] }, timeoutMs),
+  );
+}
+
+function quorumView(from: number, r: DescribeQuorumResponse): QuorumView {
+  if (r.errorCode !== 0) throw new Error(`DescribeQuorum at node ${from}: error ${r.errorCode} ${r.errorMessage ?? ''}`);
+  const p = r.topics.find((t) => t.topicName === METADATA_TOPIC)?.partitions[0];
+  if (!p) throw new Error(`DescribeQuorum at node ${from}: no ${METADATA_TOPIC} partition in ${JSON.stringify(r.topics)}`);
+  if (p.errorCode !== 0) throw new Error(`DescribeQuorum at node ${from}: partition error ${p.errorCode} ${p.errorMessage ?? ''}`);
+  return {
+    from,
+    leaderId: p.leaderId,
+    leaderEpoch: p.leaderEpoch,
+    highWatermark: p.highWatermark,
+    voters: p.currentVoters.map((v) => ({ replicaId: v.replicaId, logEndOffset: v.logEndOffset, lastCaughtUpTimestamp: v.lastCaughtUpTimestamp })),
+    observers: p.observers.map((v) => ({ replicaId: v.replicaId, logEndOffset: v.logEndOffset })),
+  };
+}
+
+export async function metadataAt(port: number, topics: string[] | null = null, timeoutMs = 5_000): Promise<MetadataResponse> {
+  const version = await negotiate(port, ApiKey.Metadata, 12, 1);
+  return withClient(port, (c) =>
+    c.send(
+      ApiKey.Metadata,
+      version,
+      {
+        topics: topics === null ? null : topics.map((name) => ({ name, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' })),
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      },
+      timeoutMs,
+    ),
+  );
+}
+
+class NodeImpl implements ClusterNodeHandle {
+  constructor(
+    readonly spec: ClusterNode,
+    readonly broker: BrokerHandle,
+  ) {}
+  get alive(): boolean {
+    return this.broker.pid !== undefined && this.broker.exitStatus() === undefined;
+  }
+  get id() {
+    return this.spec.id;
+  }
+  get name() {
+    return this.spec.name;
+  }
+  get bootstrap() {
+    return this.spec.bootstrap;
+  }
+  get clientPort() {
+    return this.spec.clientPort;
+  }
+  get controllerPort() {
+    return this.spec.controllerPort;
+  }
+}
+
+class ClusterImpl implements ClusterHandle {
+  constructor(
+    readonly clusterId: string,
+    readonly dataRoot: string,
+    readonly nodes: NodeImpl[],
+  ) {}
+
+  get bootstraps(): string {
+    return this.nodes.map((n) => n.bootstrap).join(',');
+  }
+
+  node(id: number): NodeImpl {
+    const n = this.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no node ${id} (nodes ${this.nodes.map((x) => x.id).join(',')})`);
+    return n;
+  }
+
+  live(): NodeImpl[] {
+    return this.nodes.filter((n) => n.alive);
+  }
+
+  async kill9(id: number): Promise<void> {
+    const n = this.node(id);
+    await n.broker.kill9();
+  }
+
+  async stopNode(id: number): Promise<void> {
+    const n = this.node(id);
+    await n.broker.stop();
+  }
+
+  async restart(id: number): Promise<void> {
+    const n = this.node(id);
+    await n.broker.restart();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.broker.stop()));
+  }
+
+  async describeQuorum(id: number, timeoutMs = 3_000): Promise<QuorumView> {
+    return quorumView(id, await describeQuorumAt(this.node(id).controllerPort, timeoutMs));
+  }
+
+  async waitForLeader(opts: { timeoutMs?: number; exclude?: number[]; minEpoch?: number } = {}): Promise<QuorumView> {
+    const exclude = new Set(opts.exclude ?? []);
+    return waitFor(
+      'a quorum leader all live voters agree on',
+      async () => {
+        const live = this.live();
+        const views = await Promise.all(live.map((n) => this.describeQuorum(n.id, 2_000).catch((e: Error) => e)));
+        const errors = views.filter((v): v is Error => v instanceof Error);
+        if (errors.length > 0) throw new Error(errors.map((e) => e.message).join('; '));
+        const ok = views as QuorumView[];
+        const first = ok[0]!;
+        const agree = ok.every((v) => v.leaderId === first.leaderId && v.leaderEpoch === first.leaderEpoch);
+        if (!agree) throw new Error(`voters disagree: ${ok.map((v) => `node ${v.from}: leader ${v.leaderId} epoch ${v.leaderEpoch}`).join(', ')}`);
+        if (first.leaderId < 0) throw new Error(`no leader yet (epoch ${first.leaderEpoch})`);
+        if (exclude.has(first.leaderId)) throw new Error(`leader is still the excluded node ${first.leaderId} (epoch ${first.leaderEpoch})`);
+        if (!live.some((n) => n.id === first.leaderId)) throw new Error(`leader ${first.leaderId} is not a live node`);
+        if (opts.minEpoch !== undefined && first.leaderEpoch < opts.minEpoch) throw new Error(`epoch ${first.leaderEpoch} < ${opts.minEpoch}`);
+        return first;
+      },
+      { timeoutMs: opts.timeoutMs ?? 15_000, intervalMs: 150 },
+    );
+  }
+
+  async metadata(id: number, topics: string[] | null = null, timeoutMs = 5_000): Promise<MetadataResponse> {
+    return metadataAt(this.node(id).clientPort, topics, timeoutMs);
+  }
+
+  async waitForBrokers(brokerIds: number[], timeoutMs = 20_000): Promise<void> {
+    const want = [...brokerIds].sort((a, b) => a - b).join(',');
+    await waitFor(
+      `Metadata from every live node to list brokers [${want}]`,
+      async () => {
+        const got = await Promise.all(this.live().map(async (n) => ({ n: n.id, brokers: (await this.metadata(n.id)).brokers.map((b) => b.nodeId).sort((a, b) => a - b).join(',') })));
+        const wrong = got.filter((g) => g.brokers !== want);
+        if (wrong.length > 0) throw new Error(wrong.map((g) => `node ${g.n} lists [${g.brokers}]`).join('; '));
+        return true;
+      },
+      { timeoutMs, intervalMs: 200 },
+    );
+  }
+}
+
+/**
+ * Starts `nodes` combined broker+controller nodes on free ports of 127.0.0.1, in parallel, with
+ * fresh data dirs; resolves once the cluster is ready (see the top of this file) or throws with
+ * what was missing (the nodes' output is printed by broker.ts's hooks when the test fails).
+ */
+export async function startCluster(opts: StartClusterOptions): Promise<ClusterHandle> {
+  const started = Date.now();
+  const readyTimeoutMs = opts.readyTimeoutMs ?? CLUSTER_READY_TIMEOUT_MS;
+  const dataRoot = await mkdtemp(path.join(os.tmpdir(), 'kafka-ts-cluster-'));
+  const ports = await freePorts(opts.nodes * 2);
+  const clusterId = opts.clusterId ?? randomClusterId();
+  const specs = clusterNodes({
+    nodes: opts.nodes,
+    host: '127.0.0.1',
+    clusterId,
+    dataRoot,
+    ports: Array.from({ length: opts.nodes }, (_, i) => ({ client: ports[2 * i]!, controller: ports[2 * i + 1]! })),
+    env: { ...defaultEnv(opts.nodes), ...(opts.env ?? {}) },
+  });
+  const cluster = new ClusterImpl(clusterId, dataRoot, []);
+  clusters.add(cluster);
+  // startBroker tracks each process the moment it spawns, so a failed start still cleans up.
+  const results = await Promise.allSettled(
+    specs.map((spec) =>
+      startBroker({ port: spec.clientPort, dataDir: spec.dataDir, env: spec.env, readyTimeoutMs }).then((broker) => {
+        cluster.nodes.push(new NodeImpl(spec, broker));
+      }),
+    ),
+  );
+  cluster.nodes.sort((a, b) => a.id - b.id);
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed.length > 0) {
+    await cluster.stop();
+    throw new Error(`cluster start: ${failed.length} of ${opts.nodes} nodes did not answer ApiVersions:\n${failed.map((f) => String(f.reason?.message ?? f.reason)).join('\n')}`);
+  }
+  const left = () => Math.max(1_000, readyTimeoutMs - (Date.now() - started));
+  await cluster.waitForLeader({ timeoutMs: left() });
+  await cluster.waitForBrokers(specs.map((s) => s.id), left());
+  return cluster;
+}
+
+/** Milliseconds `fn` takes. */
+export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t0 = Date.now();
+  const value = await fn();
+  return { value, ms: Date.now() - t0 };
+}
+
+// Stop the processes first (broker.ts's own afterAll then still prints their output if the
+// suite failed, and finds them stopped), then remove the data.
+afterAll(async () => {
+  const all = [...clusters];
+  clusters.clear();
+  await Promise.all(all.map((c) => withTimeout(c.stop(), 30_000, 'cluster stop').catch(() => undefined)));
+  if (process.env.BROKER_KEEP_DATA !== '1') {
+    await Promise.all(all.map((c) => rm(c.dataRoot, { recursive: true, force: true })));
+  }
+});
+
+export { KafkaTestClient, sleep };
