@@ -15,6 +15,7 @@ import path from 'node:path';
 import { afterAll } from 'vitest';
 import { clusterNodes, randomClusterId, type ClusterNode } from '../../broker/cluster/nodes.js';
 import { ApiKey } from '../../wire/generated/api.js';
+import { ErrorCode } from '../../wire/errors.js';
 import type { DescribeQuorumResponse } from '../../wire/generated/messages/describe-quorum-response.js';
 import type { MetadataResponse } from '../../wire/generated/messages/metadata-response.js';
 import { startBroker, type BrokerHandle } from './broker.js';
@@ -53,6 +54,11 @@ export interface QuorumView {
   observers: Array<{ replicaId: number; logEndOffset: bigint }>;
 }
 
+export type QuorumStatus =
+  | { from: number; kind: 'view'; view: QuorumView }
+  | { from: number; kind: 'error'; errorCode: number; detail: string }
+  | { from: number; kind: 'unreachable'; detail: string };
+
 export interface ClusterNodeHandle {
   readonly id: number;
   readonly name: string;
@@ -83,11 +89,15 @@ export interface ClusterHandle {
   restart(id: number): Promise<void>;
   /** Stops every node (also done in afterAll). */
   stop(): Promise<void>;
-  /** DescribeQuorum at node `id`'s controller listener. */
+  /** DescribeQuorum at node `id`'s controller listener; throws on an error code. */
   describeQuorum(id: number, timeoutMs?: number): Promise<QuorumView>;
+  /** DescribeQuorum at node `id`'s controller listener: the view, the error code, or why it did not answer. */
+  quorumStatus(id: number, timeoutMs?: number): Promise<QuorumStatus>;
   /**
-   * The leader every live voter agrees on (same leader id and epoch, the leader itself live),
-   * within `timeoutMs`; `exclude` leaders (e.g. a killed one) are not accepted.
+   * Exactly one live node says it leads (DescribeQuorum at its controller listener), every other
+   * live node that answers with a view names the same leader and epoch (others may answer
+   * NOT_LEADER_OR_FOLLOWER, as Kafka's followers do), within `timeoutMs`; a leader in `exclude`
+   * (e.g. a killed one) or below `minEpoch` is not accepted.
    */
   waitForLeader(opts?: { timeoutMs?: number; exclude?: number[]; minEpoch?: number }): Promise<QuorumView>;
   /** Metadata (all topics) from node `id`'s client listener. */
@@ -131,9 +141,19 @@ export async function apiVersionsAt(port: number, timeoutMs = 5_000): Promise<Ma
 }
 
 /** The highest version of `apiKey` both the listener at `port` and this client (≤ `clientMax`) speak. */
+const servedCache = new Map<number, Map<number, { min: number; max: number }>>();
+
 export async function negotiate(port: number, apiKey: number, clientMax: number, clientMin = 0): Promise<number> {
-  const served = (await apiVersionsAt(port)).get(apiKey);
-  if (!served) throw new Error(`the listener on port ${port} does not serve API key ${apiKey} (ApiVersions)`);
+  let versions = servedCache.get(port);
+  if (!versions) {
+    versions = await apiVersionsAt(port);
+    servedCache.set(port, versions);
+  }
+  const served = versions.get(apiKey);
+  if (!served) {
+    servedCache.delete(port);
+    throw new Error(`the listener on port ${port} does not serve API key ${apiKey} (ApiVersions)`);
+  }
   const v = Math.min(served.max, clientMax);
   if (v < Math.max(served.min, clientMin)) throw new Error(`no common version of API ${apiKey}: listener ${served.min}-${served.max}, client ${clientMin}-${clientMax}`);
   return v;
@@ -247,24 +267,38 @@ class ClusterImpl implements ClusterHandle {
     return quorumView(id, await describeQuorumAt(this.node(id).controllerPort, timeoutMs));
   }
 
+  async quorumStatus(id: number, timeoutMs = 2_000): Promise<QuorumStatus> {
+    try {
+      const r = await describeQuorumAt(this.node(id).controllerPort, timeoutMs);
+      const p = r.topics.find((t) => t.topicName === METADATA_TOPIC)?.partitions[0];
+      const errorCode = r.errorCode !== 0 ? r.errorCode : (p?.errorCode ?? -1);
+      if (errorCode !== 0) return { from: id, kind: 'error', errorCode, detail: `error ${errorCode} ${r.errorMessage ?? p?.errorMessage ?? ''}`.trim() };
+      return { from: id, kind: 'view', view: quorumView(id, r) };
+    } catch (err) {
+      return { from: id, kind: 'unreachable', detail: (err as Error).message };
+    }
+  }
+
   async waitForLeader(opts: { timeoutMs?: number; exclude?: number[]; minEpoch?: number } = {}): Promise<QuorumView> {
     const exclude = new Set(opts.exclude ?? []);
     return waitFor(
-      'a quorum leader all live voters agree on',
+      'one quorum leader among the live nodes that every answering voter agrees on',
       async () => {
         const live = this.live();
-        const views = await Promise.all(live.map((n) => this.describeQuorum(n.id, 2_000).catch((e: Error) => e)));
-        const errors = views.filter((v): v is Error => v instanceof Error);
-        if (errors.length > 0) throw new Error(errors.map((e) => e.message).join('; '));
-        const ok = views as QuorumView[];
-        const first = ok[0]!;
-        const agree = ok.every((v) => v.leaderId === first.leaderId && v.leaderEpoch === first.leaderEpoch);
-        if (!agree) throw new Error(`voters disagree: ${ok.map((v) => `node ${v.from}: leader ${v.leaderId} epoch ${v.leaderEpoch}`).join(', ')}`);
-        if (first.leaderId < 0) throw new Error(`no leader yet (epoch ${first.leaderEpoch})`);
-        if (exclude.has(first.leaderId)) throw new Error(`leader is still the excluded node ${first.leaderId} (epoch ${first.leaderEpoch})`);
-        if (!live.some((n) => n.id === first.leaderId)) throw new Error(`leader ${first.leaderId} is not a live node`);
-        if (opts.minEpoch !== undefined && first.leaderEpoch < opts.minEpoch) throw new Error(`epoch ${first.leaderEpoch} < ${opts.minEpoch}`);
-        return first;
+        const all = await Promise.all(live.map((n) => this.quorumStatus(n.id)));
+        const views = all.flatMap((s) => (s.kind === 'view' ? [s.view] : []));
+        const describe = () =>
+          all.map((s) => (s.kind === 'view' ? `node ${s.from}: leader ${s.view.leaderId} epoch ${s.view.leaderEpoch}` : `node ${s.from}: ${s.detail}`)).join('; ');
+        // Kafka answers DescribeQuorum only at the leader (NOT_LEADER_OR_FOLLOWER elsewhere); a
+        // follower that answers must name the same leader and epoch.
+        const leaders = views.filter((v) => v.leaderId === v.from);
+        if (leaders.length !== 1) throw new Error(`${leaders.length} self-declared leaders (${describe()})`);
+        const leader = leaders[0]!;
+        if (views.some((v) => v.leaderId !== leader.leaderId || v.leaderEpoch !== leader.leaderEpoch)) throw new Error(`voters disagree (${describe()})`);
+        if (all.some((s) => s.kind === 'error' && s.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER)) throw new Error(`unexpected DescribeQuorum errors (${describe()})`);
+        if (exclude.has(leader.leaderId)) throw new Error(`leader is still the excluded node ${leader.leaderId} (${describe()})`);
+        if (opts.minEpoch !== undefined && leader.leaderEpoch < opts.minEpoch) throw new Error(`epoch ${leader.leaderEpoch} < ${opts.minEpoch} (${describe()})`);
+        return leader;
       },
       { timeoutMs: opts.timeoutMs ?? 15_000, intervalMs: 150 },
     );
