@@ -5,7 +5,7 @@
 // progress, prints tables, and writes bench/results/<date>-<name>.{json,md,svg}.
 // Every process it starts is stopped at the end, on errors and on Ctrl-C.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,13 +97,21 @@ async function main(): Promise<void> {
 
   const distBench = path.dirname(fileURLToPath(import.meta.url));
   const paths = repoPaths(distBench);
-  if (args.brokerMain) paths.brokerMain = args.brokerMain;
-  const brokerRoot = path.resolve(path.dirname(paths.brokerMain), '..', '..');
   const benchDir = path.join(paths.root, 'bench');
   const outDir = path.resolve(args.out ?? path.join(benchDir, 'results'));
   const cacheDir = path.join(benchDir, '.cache');
   mkdirSync(outDir, { recursive: true });
   mkdirSync(cacheDir, { recursive: true });
+  // Run every process (broker, null broker, generator) from a private copy of dist/: a rebuild of
+  // dist/ while the benchmark runs (tests started by others) must not swap code under it.
+  const snapshot = path.join(cacheDir, `dist-${process.pid}`);
+  rmSync(snapshot, { recursive: true, force: true });
+  cpSync(path.join(paths.root, 'dist'), snapshot, { recursive: true });
+  process.on('exit', () => rmSync(snapshot, { recursive: true, force: true }));
+  paths.genMain = path.join(snapshot, 'bench', 'gen.js');
+  paths.nullMain = path.join(snapshot, 'bench', 'null-broker.js');
+  paths.brokerMain = args.brokerMain ?? path.join(snapshot, 'broker', 'main.js');
+  const brokerRoot = args.brokerMain ? path.resolve(path.dirname(args.brokerMain), '..', '..') : paths.root;
 
   const ncpu = cpuCount();
   const ts = taskset();
@@ -139,7 +147,7 @@ async function main(): Promise<void> {
     memoryGB: Math.round(os.totalmem() / 1e9),
     pinning,
     priority: prio ? `autogroup nice -10 for this session during the run (was ${prio.previous})` : args.priority ? 'unchanged (autogroup not writable)' : 'unchanged (--no-priority)',
-    brokerMain: path.relative(paths.root, paths.brokerMain) || paths.brokerMain,
+    brokerMain: args.brokerMain ?? 'dist/broker/main.js (copied at start)',
     commit: git(brokerRoot, ['rev-parse', '--short', 'HEAD']),
     benchCommit: git(paths.root, ['rev-parse', '--short', 'HEAD']),
     /** Uncommitted changes in the broker's sources when it was measured. */
