@@ -62,7 +62,7 @@ describe('transition table', () => {
 
   it('an illegal prepare throws IllegalTxnTransitionError (a bug, not a Kafka error)', () => {
     expect(() => prepareAbortOrCommit(meta({ state: 'Empty' }), 'PrepareCommit', T0)).toThrow(IllegalTxnTransitionError);
-    expect(() => prepareComplete(meta({ state: 'Ongoing' }))).toThrow(IllegalTxnTransitionError);
+    expect(() => prepareComplete(meta({ state: 'Ongoing' }), T0)).toThrow(IllegalTxnTransitionError);
     expect(() => prepareFenceProducerEpoch(meta({ state: 'CompleteCommit' }))).toThrow(IllegalTxnTransitionError);
     expect(() => prepareDead(meta({ state: 'Ongoing' }))).toThrow(IllegalTxnTransitionError);
     expect(() => prepareFenceProducerEpoch(meta({ state: 'Ongoing', producerEpoch: 32767 }))).toThrow(/overflow/);

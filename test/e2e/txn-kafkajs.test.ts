@@ -146,7 +146,7 @@ describe('transactions with kafkajs', () => {
       expect(await committedOffset()).toBe(-1);
       await withClient(broker.port, async (c) => {
         const r = await c.send(ApiKey.OffsetFetch, 7, { groupId: group, topics: [{ name: input, partitionIndexes: [0] }], requireStable: true });
-        expect(r.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNSTABLE_OFFSET_COMMIT);
+        expect(r.topics![0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNSTABLE_OFFSET_COMMIT);
       });
       await t.abort();
       expect(await committedOffset()).toBe(-1);

@@ -98,7 +98,7 @@ export async function fetchPartition(
     errorCode: p.errorCode,
     highWatermark: Number(p.highWatermark),
     lastStableOffset: Number(p.lastStableOffset),
-    abortedTransactions: p.abortedTransactions === null ? null : p.abortedTransactions.map((a) => ({ producerId: Number(a.producerId), firstOffset: Number(a.firstOffset) })),
+    abortedTransactions: p.abortedTransactions == null ? null : p.abortedTransactions.map((a) => ({ producerId: Number(a.producerId), firstOffset: Number(a.firstOffset) })),
     batches: decodeBatches(p.records),
   };
 }
