@@ -13,7 +13,10 @@
 // return the metadata to store (a transit). The transit is written to the shard's partition as
 // a record (acks=-1); only once it is stored does `replay(record)` apply it, the same function
 // the load uses. While a write is in flight the id has a pending state and concurrent requests
-// get CONCURRENT_TRANSACTIONS (Kafka's pendingState).
+// get CONCURRENT_TRANSACTIONS (Kafka's pendingState). Two things live only in memory, as in
+// Kafka: a new transactional id enters the shard (Empty, epoch -1, its new producer id) before
+// its first record is stored (putTransactionStateIfNotExists), and the pending state and marker
+// progress of an id are never stored (a reload starts the markers of a Prepare* state again).
 //
 // Completing a transaction: EndTxn stores PrepareCommit/PrepareAbort and answers; then the
 // markers go to the leaders of every partition of the transaction (`sendMarkers`, a real
