@@ -128,6 +128,42 @@ function sleep(ms: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const running: Running[] = [];
+  let stopping = false;
+  // Handlers first: a stop requested while the nodes are being started still stops every one
+  // (without a listener, SIGTERM would end the launcher at once and orphan the nodes).
+  let firstSignalAt = 0;
+  const stopAll = async (signal: string): Promise<void> => {
+    if (stopping) {
+      // `timeout`, process managers and terminals may deliver one stop twice (to us and to the
+      // process group): only a later, deliberate second signal escalates.
+      if (Date.now() - firstSignalAt < 1_000) return;
+      say(`${signal} again: SIGKILL every node`);
+      for (const r of running) if (!r.status) r.child.kill('SIGKILL');
+      return;
+    }
+    stopping = true;
+    firstSignalAt = Date.now();
+    say(`${signal}: stopping ${running.filter((r) => !r.status).length} node(s) (SIGTERM, SIGKILL after ${STOP_GRACE_MS / 1000} s)`);
+    for (const r of running) if (!r.status) r.child.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      for (const r of running) {
+        if (!r.status) {
+          say(`${r.node.name} still running ${STOP_GRACE_MS / 1000} s after SIGTERM: SIGKILL`);
+          r.child.kill('SIGKILL');
+        }
+      }
+    }, STOP_GRACE_MS);
+    await Promise.all(running.map((r) => r.exited));
+    clearTimeout(timer);
+    say('all nodes stopped');
+    process.exit(0);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stopAll(sig));
+  // If the launcher dies some other way, do not leave nodes behind.
+  process.on('exit', () => {
+    for (const r of running) if (!r.status) r.child.kill('SIGKILL');
+  });
   const opts = parse();
   if (!existsSync(opts.main)) fail(`${opts.main} does not exist: run \`npm run build\` first (npm run cluster does)`);
   mkdirSync(opts.dataRoot, { recursive: true });
@@ -151,8 +187,6 @@ async function main(): Promise<void> {
   const baseEnv: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('KAFKA_') && k !== 'CLUSTER_ID') baseEnv[k] = v;
 
-  const running: Running[] = [];
-  let stopping = false;
   for (const node of nodes) {
     mkdirSync(node.dataDir, { recursive: true });
     const child = spawn(process.execPath, [opts.main], { env: { ...baseEnv, ...node.env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -187,38 +221,6 @@ async function main(): Promise<void> {
     say(`${node.name} started, pid ${child.pid}`);
   }
 
-  let firstSignalAt = 0;
-  const stopAll = async (signal: string): Promise<void> => {
-    if (stopping) {
-      // `timeout`, process managers and terminals may deliver one stop twice (to us and to the
-      // process group): only a later, deliberate second signal escalates.
-      if (Date.now() - firstSignalAt < 1_000) return;
-      say(`${signal} again: SIGKILL every node`);
-      for (const r of running) if (!r.status) r.child.kill('SIGKILL');
-      return;
-    }
-    stopping = true;
-    firstSignalAt = Date.now();
-    say(`${signal}: stopping ${running.filter((r) => !r.status).length} node(s) (SIGTERM, SIGKILL after ${STOP_GRACE_MS / 1000} s)`);
-    for (const r of running) if (!r.status) r.child.kill('SIGTERM');
-    const timer = setTimeout(() => {
-      for (const r of running) {
-        if (!r.status) {
-          say(`${r.node.name} still running ${STOP_GRACE_MS / 1000} s after SIGTERM: SIGKILL`);
-          r.child.kill('SIGKILL');
-        }
-      }
-    }, STOP_GRACE_MS);
-    await Promise.all(running.map((r) => r.exited));
-    clearTimeout(timer);
-    say('all nodes stopped');
-    process.exit(0);
-  };
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stopAll(sig));
-  // If the launcher dies some other way, do not leave nodes behind.
-  process.on('exit', () => {
-    for (const r of running) if (!r.status) r.child.kill('SIGKILL');
-  });
   // Every node gone on its own: nothing left to run.
   void Promise.all(running.map((r) => r.exited)).then(() => {
     if (!stopping) {
