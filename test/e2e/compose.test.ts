@@ -23,7 +23,7 @@ import {
   isValidClusterId,
   PROCESS_ROLES,
 } from '../../broker/cluster/nodes.js';
-import { freePort, REPO_ROOT, startBroker } from '../support/broker.js';
+import { BROKER_MAIN, freePort, REPO_ROOT, startBroker } from '../support/broker.js';
 
 const NODES = 3;
 const composeText = readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
@@ -184,7 +184,7 @@ describe('Dockerfile', () => {
 });
 
 describe('healthcheck script (dist/broker/cluster/healthcheck.js)', () => {
-  const script = path.join(REPO_ROOT, 'dist', 'broker', 'cluster', 'healthcheck.js');
+  const script = path.join(path.dirname(BROKER_MAIN), 'cluster', 'healthcheck.js');
   const run = (addr: string) =>
     spawnSync(process.execPath, [script, addr], { encoding: 'utf8', timeout: 15_000, env: { ...process.env, HEALTHCHECK_TIMEOUT_MS: '1500' } });
 
