@@ -118,7 +118,7 @@ export function renderChart(input: ChartInput): string {
     y += 24;
     text(16, y, 'Partition scaling (round-robin produce): peak RSS, MB', 'font-weight="bold" font-size="14"');
     const maxRss = Math.max(input.rssTargetMB ?? 0, ...input.scaling.map((s) => s.peakRssMB ?? 0), 1);
-    const sc = barW / maxRss;
+    const sc = (barW - 170) / maxRss;
     const top = y + 8;
     for (const s of input.scaling) {
       y += 24;
