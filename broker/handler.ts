@@ -2,6 +2,7 @@
 // names its API key and the version range it serves. ApiVersions is computed from these
 // registrations, so nothing is advertised that is not served.
 import type { Logger } from 'pino';
+import type { Reader, Writer } from '../wire/primitives.js';
 import type { Connection } from './network/connection.js';
 import type { BrokerServices } from './services.js';
 
@@ -12,8 +13,9 @@ export interface RequestInfo {
   readonly clientId: string | null;
 }
 
-export interface RequestContext {
-  readonly services: BrokerServices;
+/** `S`: what the listener's handlers can reach (the broker's services, or a controller's). */
+export interface RequestContext<S = BrokerServices> {
+  readonly services: S;
   readonly conn: Connection;
   readonly request: RequestInfo;
   readonly apiVersion: number;
@@ -25,16 +27,24 @@ export interface RequestContext {
 /** Returned by a handler that must not answer (Produce with acks=0). */
 export const NO_RESPONSE: unique symbol = Symbol('no-response');
 
-export interface HandlerDef<Req = any, Res = any> {
+export interface HandlerDef<Req = any, Res = any, S = BrokerServices> {
   readonly apiKey: number;
   readonly name: string;
   readonly minVersion: number;
   readonly maxVersion: number;
-  handle(ctx: RequestContext, req: Req): Res | typeof NO_RESPONSE | Promise<Res | typeof NO_RESPONSE>;
+  /**
+   * Codecs for versions the generated ones do not cover (VoteRequest v2); by default the
+   * router uses the generated codecs of the API.
+   */
+  readonly codec?: {
+    decodeRequest(r: Reader, version: number): Req;
+    encodeResponse(w: Writer, version: number, res: Res): void;
+  };
+  handle(ctx: RequestContext<S>, req: Req): Res | typeof NO_RESPONSE | Promise<Res | typeof NO_RESPONSE>;
   /** The response that carries `errorCode` for every part of `req` (Kafka's getErrorResponse). */
   errorResponse?(req: Req, errorCode: number, version: number): Res;
 }
 
-export function defineHandler<Req, Res>(def: HandlerDef<Req, Res>): HandlerDef<Req, Res> {
+export function defineHandler<Req, Res, S = BrokerServices>(def: HandlerDef<Req, Res, S>): HandlerDef<Req, Res, S> {
   return def;
 }

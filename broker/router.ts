@@ -14,10 +14,10 @@ import { NO_RESPONSE, type HandlerDef, type RequestContext, type RequestInfo } f
 import { MalformedRequestError, type Connection, type DispatchResult, type RequestDispatcher } from './network/connection.js';
 import type { BrokerServices } from './services.js';
 
-export class Router implements RequestDispatcher {
+export class Router<S = BrokerServices> implements RequestDispatcher {
   constructor(
-    private readonly services: BrokerServices,
-    private readonly handlers: ReadonlyMap<number, HandlerDef>,
+    private readonly services: S,
+    private readonly handlers: ReadonlyMap<number, HandlerDef<any, any, S>>,
     private readonly listenerName: string,
     private readonly logger: Logger,
   ) {}
@@ -40,12 +40,12 @@ export class Router implements RequestDispatcher {
     const spec = API_SPECS[header.apiKey]!;
     let body: unknown;
     try {
-      body = spec.decodeRequest(r, header.apiVersion);
+      body = handler.codec ? handler.codec.decodeRequest(r, header.apiVersion) : spec.decodeRequest(r, header.apiVersion);
     } catch (e) {
       if (e instanceof DecodeError) throw new MalformedRequestError(`${handler.name} v${header.apiVersion}: ${e.message}`);
       throw e;
     }
-    const ctx: RequestContext = {
+    const ctx: RequestContext<S> = {
       services: this.services,
       conn,
       request: header,
@@ -68,7 +68,7 @@ export class Router implements RequestDispatcher {
     return this.encode(header, result);
   }
 
-  private onHandlerError(handler: HandlerDef, header: RequestInfo, body: unknown, err: unknown): DispatchResult {
+  private onHandlerError(handler: HandlerDef<any, any, S>, header: RequestInfo, body: unknown, err: unknown): DispatchResult {
     this.logger.error({ err, api: handler.name, version: header.apiVersion }, 'handler failed');
     if (!handler.errorResponse) throw err;
     return this.encode(header, handler.errorResponse(body, ErrorCode.UNKNOWN_SERVER_ERROR, header.apiVersion));
@@ -77,10 +77,12 @@ export class Router implements RequestDispatcher {
   private encode(header: RequestInfo, res: unknown): DispatchResult {
     if (res === NO_RESPONSE) return null;
     const spec = API_SPECS[header.apiKey]!;
+    const codec = this.handlers.get(header.apiKey)?.codec;
     const w = new Writer();
     const sizePos = w.reserveInt32();
     encodeResponseHeader(w, header.apiKey, header.apiVersion, header.correlationId);
-    spec.encodeResponse(w, header.apiVersion, res);
+    if (codec) codec.encodeResponse(w, header.apiVersion, res);
+    else spec.encodeResponse(w, header.apiVersion, res);
     w.patchInt32(sizePos, w.length - 4);
     return w.toChunks();
   }
@@ -101,7 +103,7 @@ export class Router implements RequestDispatcher {
   }
 }
 
-export function apiVersionRanges(handlers: ReadonlyMap<number, HandlerDef>): Array<{ apiKey: number; minVersion: number; maxVersion: number }> {
+export function apiVersionRanges(handlers: ReadonlyMap<number, HandlerDef<any, any, any>>): Array<{ apiKey: number; minVersion: number; maxVersion: number }> {
   return [...handlers.values()]
     .sort((a, b) => a.apiKey - b.apiKey)
     .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));

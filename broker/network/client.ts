@@ -6,8 +6,8 @@
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { API_SPECS, type ApiRequests, type ApiResponses } from '../../wire/generated/api.js';
-import { decodeResponseHeader, encodeRequestFrame } from '../../wire/header.js';
-import { Reader } from '../../wire/primitives.js';
+import { decodeResponseHeader, encodeRequestFrame, encodeRequestHeader } from '../../wire/header.js';
+import { Reader, Writer } from '../../wire/primitives.js';
 import { FrameReader } from './frame-reader.js';
 
 export class PeerUnavailableError extends Error {}
@@ -62,6 +62,31 @@ export class PeerConnection {
       socket.write(frame);
     });
     return API_SPECS[apiKey]!.decodeResponse(reader, version) as ApiResponses[K];
+  }
+
+  /**
+   * Sends one request whose body is written by `encodeBody` and read back by `decodeBody`: for
+   * versions the generated codecs do not cover (VoteRequest v2, see kraft/raft-wire.ts).
+   */
+  async sendRaw<T>(apiKey: number, version: number, encodeBody: (w: Writer) => void, decodeBody: (r: Reader) => T, timeoutMs: number): Promise<T> {
+    const socket = await this.ensureConnected();
+    const correlationId = this.nextCorrelationId;
+    this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
+    const w = new Writer();
+    const sizePos = w.reserveInt32();
+    encodeRequestHeader(w, apiKey, version, correlationId, this.clientId);
+    encodeBody(w);
+    w.patchInt32(sizePos, w.length - 4);
+    const frame = w.toBuffer();
+    const reader = await new Promise<Reader>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(correlationId);
+        reject(new RequestTimeoutError(`API ${apiKey} v${version} to ${this.address.host}:${this.address.port} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(correlationId, { apiKey, version, resolve, reject, timer });
+      socket.write(frame);
+    });
+    return decodeBody(reader);
   }
 
   close(): void {
