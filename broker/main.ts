@@ -14,7 +14,10 @@ async function main(): Promise<void> {
     logger.fatal({ err: err instanceof ConfigError ? err.message : err }, 'invalid configuration');
     process.exit(2);
   }
-  const node = new BrokerNode(config, logger.child({ node: config.nodeId }));
+  const node = new BrokerNode(config, logger.child({ node: config.nodeId }), {
+    // The metadata log cannot be written: stop at once, as Kafka halts.
+    onFatal: () => process.exit(1),
+  });
   try {
     await node.start();
   } catch (err) {

@@ -15,6 +15,7 @@ export const createPartitions = defineHandler<CreatePartitionsRequest, CreatePar
     const results = await ctx.services.controller.createPartitions(
       req.topics.map((t) => ({ name: t.name, count: t.count, assignments: t.assignments === null ? null : t.assignments.map((a) => ({ brokerIds: [...a.brokerIds] })) })),
       req.validateOnly,
+      req.timeoutMs,
     );
     return { throttleTimeMs: 0, results };
   },

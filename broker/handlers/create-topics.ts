@@ -32,6 +32,7 @@ export const createTopics = defineHandler<CreateTopicsRequest, CreateTopicsRespo
         configs: t.configs.map((c) => ({ name: c.name, value: c.value })),
       })),
       req.validateOnly ?? false,
+      req.timeoutMs,
     );
     const image = services.image();
     return {

@@ -23,7 +23,7 @@ export const deleteTopics = defineHandler<DeleteTopicsRequest, DeleteTopicsRespo
         responses: wanted.map((t) => ({ name: t.name, topicId: t.topicId, errorCode: ErrorCode.TOPIC_DELETION_DISABLED, errorMessage: 'Topic deletion is disabled.' })),
       };
     }
-    const results = await ctx.services.controller.deleteTopics(wanted);
+    const results = await ctx.services.controller.deleteTopics(wanted, req.timeoutMs);
     return { throttleTimeMs: 0, responses: results };
   },
   errorResponse(req, errorCode) {

@@ -1,0 +1,90 @@
+// Partition leadership and ISR changes, as pure functions of the image (Kafka's
+// `PartitionChangeBuilder` and `ReplicationControlManager.generateLeaderAndIsrUpdates`, without
+// eligible leader replicas, reassignments or unclean elections — `unclean.leader.election.enable`
+// is off):
+//
+// - Election: the current leader stays if it is in the target ISR and acceptable; otherwise the
+//   first replica (in replica order) that is in the target ISR and acceptable; otherwise no
+//   leader (-1). Acceptable = registered, unfenced and not in controlled shutdown, except the
+//   broker being removed (never) and the broker being unfenced (always).
+// - ISR: the target ISR replaces the current one when it differs, but never with an empty ISR:
+//   removing the last member leaves the ISR as it is and the partition leaderless, so that
+//   replica is re-elected (cleanly) when it comes back.
+// - A change that changes nothing yields no record.
+import { NO_LEADER, NO_LEADER_CHANGE, type MetadataImage, type PartitionRegistration } from '../../kraft/image.js';
+import { partitionChangeRecord, type ApiMessageAndVersion, type PartitionChangeRecord } from '../../kraft/records.js';
+
+export function sameReplicas(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+export interface PartitionChangeInput {
+  readonly topicId: string;
+  readonly partitionId: number;
+  readonly current: PartitionRegistration;
+  readonly targetIsr: readonly number[];
+  isAcceptableLeader(brokerId: number): boolean;
+  /** Leader recovery state to set (default: keep). */
+  readonly targetLeaderRecoveryState?: number;
+}
+
+/** The PartitionChangeRecord that moves `current` to the target, or null when nothing changes. */
+export function buildPartitionChange(c: PartitionChangeInput): PartitionChangeRecord | null {
+  const { current, targetIsr } = c;
+  const valid = (r: number) => targetIsr.includes(r) && c.isAcceptableLeader(r);
+  let leader = current.leader;
+  if (!(current.leader >= 0 && valid(current.leader))) {
+    leader = current.replicas.find(valid) ?? NO_LEADER;
+  }
+  const record: PartitionChangeRecord = { topicId: c.topicId, partitionId: c.partitionId, leader: NO_LEADER_CHANGE };
+  let changed = false;
+  if (leader !== current.leader) {
+    record.leader = leader;
+    changed = true;
+  }
+  if (targetIsr.length > 0 && !sameReplicas(targetIsr, current.isr)) {
+    record.isr = [...targetIsr];
+    changed = true;
+  }
+  if (c.targetLeaderRecoveryState !== undefined && c.targetLeaderRecoveryState !== current.leaderRecoveryState) {
+    record.leaderRecoveryState = c.targetLeaderRecoveryState;
+    changed = true;
+  }
+  return changed ? record : null;
+}
+
+export interface LeaderAndIsrUpdate {
+  /** A broker to take out of every ISR and leadership (fenced, shutting down), or -1. */
+  readonly brokerToRemove: number;
+  /** A broker that may lead although the image still shows it fenced (being unfenced), or -1. */
+  readonly brokerToAdd: number;
+  /** Which partitions to look at. */
+  readonly partitions: 'with-broker-in-isr' | 'without-leader';
+}
+
+/** The PartitionChangeRecords of Kafka's `generateLeaderAndIsrUpdates`, in topic-name order. */
+export function leaderAndIsrUpdates(image: MetadataImage, u: LeaderAndIsrUpdate): ApiMessageAndVersion[] {
+  const acceptable = (r: number) => r !== u.brokerToRemove && (r === u.brokerToAdd || image.isActive(r));
+  const out: ApiMessageAndVersion[] = [];
+  const topics = [...image.topicsById.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const topic of topics) {
+    for (const [partitionId, reg] of [...topic.partitions].sort(([a], [b]) => a - b)) {
+      const pick = u.partitions === 'with-broker-in-isr' ? reg.isr.includes(u.brokerToRemove) : reg.leader === NO_LEADER;
+      if (!pick) continue;
+      const rec = buildPartitionChange({
+        topicId: topic.id,
+        partitionId,
+        current: reg,
+        targetIsr: reg.isr.filter((r) => r !== u.brokerToRemove),
+        isAcceptableLeader: acceptable,
+      });
+      if (rec !== null) out.push(partitionChangeRecord(rec));
+    }
+  }
+  return out;
+}
+
+/** Partitions `brokerId` leads in `image`. */
+export function leadershipCount(image: MetadataImage, brokerId: number): number {
+  return image.partitionsLedBy(brokerId).length;
+}
