@@ -35,8 +35,8 @@ const USAGE = `usage: npm run bench [-- options]
   --quick               short runs (≈2 min in all)
   --scenario NAME[,…]   only these scenarios (repeatable); --list shows them
   --profile             start the broker with --cpu-prof (bench/.cache/prof) and print its top self-time functions
-  --duration S          measure window per run (default 5, quick 1.2)
-  --warmup S            warm-up per run (default 1, quick 0.4)
+  --duration S          measure window per run (default 5, quick 1)
+  --warmup S            warm-up per run (default 1, quick 0.3)
   --reps N              alternating null/broker runs per scenario, best kept (default 2, quick 1)
   --no-pin              do not pin processes to cores
   --no-priority         leave this session's autogroup priority alone (by default it is raised
@@ -126,8 +126,8 @@ async function main(): Promise<void> {
     genCpu = 1;
     pinning = pinSelf(1) ? 'broker/null broker on CPU 0, generator and harness on CPU 1 (taskset)' : 'broker/null broker on CPU 0, generator on CPU 1 (harness unpinned)';
   }
-  const warmupMs = (args.warmupS ?? (args.quick ? 0.4 : 1)) * 1000;
-  const durationMs = (args.durationS ?? (args.quick ? 1.2 : 5)) * 1000;
+  const warmupMs = (args.warmupS ?? (args.quick ? 0.3 : 1)) * 1000;
+  const durationMs = (args.durationS ?? (args.quick ? 1 : 5)) * 1000;
   const progress = new Progress();
   const prio = args.priority ? raiseAutogroupPriority(-10) : null;
   if (prio) process.on('exit', prio.restore);
