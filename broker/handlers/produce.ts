@@ -80,12 +80,11 @@ export const produce = defineHandler<ProduceRequest, ProduceResponse>({
       ),
     }));
     if (acks === 0) {
-      // No response is due; Kafka closes the connection when an acks=0 produce fails so the
-      // client notices on its next request.
-      void Promise.all(topics).then((res) => {
-        const failed = res.some((t) => t.partitionResponses.some((p) => p.errorCode !== ErrorCode.NONE));
-        if (failed) ctx.conn.close('acks=0 produce failed');
-      });
+      // No response is due, but the request stays in flight until its bytes are written, so
+      // queued.max.requests bounds what an acks=0 producer can pile up in memory. Kafka closes
+      // the connection when an acks=0 produce fails so the client notices on its next request.
+      const res = await Promise.all(topics);
+      if (res.some((t) => t.partitionResponses.some((p) => p.errorCode !== ErrorCode.NONE))) ctx.conn.close('acks=0 produce failed');
       return NO_RESPONSE;
     }
     return { responses: await Promise.all(topics), throttleTimeMs: 0 };
