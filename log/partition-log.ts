@@ -546,7 +546,13 @@ export class PartitionLog {
     this._logEndOffset = nextOffset;
     this.stats.appends++;
     const written = this.enqueue(seg, segPos, batches);
-    if (this._logEndOffset - this._recoveryPoint >= this.config.flushIntervalMessages) this.flush().catch(noop);
+    if (this._logEndOffset - this._recoveryPoint >= this.config.flushIntervalMessages) {
+      // flush.messages reached: as in Kafka, the append is done only once it is fsynced. Appends
+      // arriving meanwhile share the next fsync (group commit), so `flush.messages=1` is a
+      // durable mode whose cost is one fsync per batch of concurrent requests, not per request.
+      const flushed = this.flush();
+      return written.then(() => flushed);
+    }
     return written;
   }
 

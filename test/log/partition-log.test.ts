@@ -505,9 +505,25 @@ describe('PartitionLog flush', () => {
     log.updateConfig({ ...log.currentConfig, flushIntervalMessages: 4 });
     log.appendAsLeader(batch(2), 0);
     expect(log.recoveryPoint).toBe(10);
-    await log.appendAsLeader(batch(2), 0).written; // 4 unflushed messages: flushes by itself
-    for (let i = 0; i < 50 && log.recoveryPoint < 14; i++) await new Promise((r) => setTimeout(r, 5));
+    await log.appendAsLeader(batch(2), 0).written; // 4 unflushed messages: flushed before `written` resolves
     expect(log.recoveryPoint).toBe(14);
+    await log.close();
+  });
+
+  it('flush.messages=1 is a durable mode: every append resolves only once fsynced, concurrent ones share fsyncs', async () => {
+    const log = await openLog(tempDir());
+    log.updateConfig({ ...log.currentConfig, flushIntervalMessages: 1 });
+    const before = log.stats.fsyncs;
+    const appends = Array.from({ length: 20 }, () => log.appendAsLeader(batch(1), 0));
+    await Promise.all(
+      appends.map(async (a) => {
+        await a.written;
+        expect(log.recoveryPoint).toBeGreaterThan(a.lastOffset);
+      }),
+    );
+    const fsyncs = log.stats.fsyncs - before;
+    expect(fsyncs).toBeGreaterThan(0);
+    expect(fsyncs).toBeLessThan(20); // group commit: one fsync serves every append waiting on it
     await log.close();
   });
 });
