@@ -26,7 +26,10 @@ import {
 import type { LogConfig } from './config.js';
 import { DELETE_DIR_SUFFIX, parsePartitionDirName, partitionDirName } from './file-names.js';
 import { fsyncDir } from './fs-util.js';
-import { PartitionLog, type Clock } from './partition-log.js';
+import { DEFAULT_TAIL_CACHE_BYTES, PartitionLog, type Clock } from './partition-log.js';
+
+const DEFAULT_TAIL_CACHE_BUDGET_BYTES = 64 * 1024 * 1024;
+const MIN_TAIL_CACHE_BYTES = 64 * 1024;
 
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
 const METADATA_TOPIC = '__cluster_metadata';
@@ -40,8 +43,10 @@ export interface LogManagerOptions {
   clock: Clock;
   /** Config of an existing topic's logs at startup (topic overrides); `defaults` when absent. */
   topicConfig?: (topic: string) => LogConfig;
-  /** Per-log tail cache size (see PartitionLog). */
+  /** Largest tail cache of one log (see PartitionLog); default 1 MiB. */
   tailCacheBytes?: number;
+  /** Tail cache budget shared by all logs: each log gets budget / #logs, within [64 KiB, tailCacheBytes]. Default 64 MiB. */
+  tailCacheBudgetBytes?: number;
 }
 
 export interface BackgroundOptions {
@@ -98,6 +103,17 @@ export class LogManager {
   private readonly logger: pino.Logger;
   private readonly clock: Clock;
   private readonly tailCacheBytes: number | undefined;
+  private readonly tailCacheBudgetBytes: number;
+  /** Memory for fresh-data caches is shared: many partitions get a small tail each. */
+  private logCount(): number {
+    return this.logs.size;
+  }
+
+  private readonly tailCacheLimit = (): number => {
+    const perLogMax = this.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES;
+    const share = Math.floor(this.tailCacheBudgetBytes / Math.max(1, this.logCount()));
+    return Math.min(perLogMax, Math.max(MIN_TAIL_CACHE_BYTES, share));
+  };
   private readonly logs = new Map<string, Entry>();
   private readonly creating = new Map<string, Promise<PartitionLog>>();
   private readonly deleting = new Map<string, Promise<void>>();
@@ -112,6 +128,7 @@ export class LogManager {
     this.logger = opts.logger;
     this.clock = opts.clock;
     this.tailCacheBytes = opts.tailCacheBytes;
+    this.tailCacheBudgetBytes = opts.tailCacheBudgetBytes ?? DEFAULT_TAIL_CACHE_BUDGET_BYTES;
   }
 
   /** Discovers and opens (recovering as needed) every partition log in every log dir. */
@@ -165,7 +182,7 @@ export class LogManager {
           recoveryPoint: recoveryPoints.get(name),
           logStartOffset: logStartOffsets.get(name),
           cleanShutdown,
-          tailCacheBytes: this.tailCacheBytes,
+          tailCacheBytes: this.tailCacheLimit,
         });
         const hw = highWatermarks.get(name);
         if (hw !== undefined) log.highWatermark = hw;
@@ -217,7 +234,7 @@ export class LogManager {
         config: config ?? this.defaults,
         logger: this.logger,
         clock: this.clock,
-        tailCacheBytes: this.tailCacheBytes,
+        tailCacheBytes: this.tailCacheLimit,
       });
       await fsyncDir(logDir).catch(noop);
       this.logs.set(key, { log, logDir });

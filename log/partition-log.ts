@@ -90,8 +90,11 @@ export interface PartitionLogOptions {
   logStartOffset?: number;
   /** The log dir had a clean-shutdown marker: trust the files (indexes are still checked). */
   cleanShutdown?: boolean;
-  /** Bytes of written tail data kept in memory for reads of fresh data (default 1 MiB). */
-  tailCacheBytes?: number;
+  /**
+   * Bytes of written tail data kept in memory for reads of fresh data (default 1 MiB), or a
+   * function giving the current limit (the log manager shares one budget among all its logs).
+   */
+  tailCacheBytes?: number | (() => number);
 }
 
 /** Who appends as leader: a producer (full checks) or a coordinator of this broker (markers, offset commits). */
@@ -199,7 +202,7 @@ export class PartitionLog {
   private config: LogConfig;
   private readonly logger: pino.Logger;
   private readonly clock: Clock;
-  private readonly tailCacheBytes: number;
+  private readonly tailCacheLimit: () => number;
 
   /** Sorted by base offset; replaced (never mutated) on structural changes so reads can hold a snapshot. */
   private segments: LogSegment[] = [];
@@ -236,7 +239,8 @@ export class PartitionLog {
     this.config = opts.config;
     this.clock = opts.clock;
     this.logger = opts.logger.child({ topic: opts.topic, partition: opts.partition });
-    this.tailCacheBytes = opts.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES;
+    const tail = opts.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES;
+    this.tailCacheLimit = typeof tail === 'function' ? tail : () => tail;
     this._lastFlushMs = opts.clock.nowMs();
     this.producerState = new ProducerStateManager({ producerIdExpirationMs: opts.config.producerIdExpirationMs });
   }
@@ -804,7 +808,7 @@ export class PartitionLog {
     }
     this.queue.shift();
     this.stats.bytesWritten += g.bytes;
-    g.seg.markWritten(g.pos + g.bytes, g.seg === this.active ? this.tailCacheBytes : 0);
+    g.seg.markWritten(g.pos + g.bytes, g.seg === this.active ? this.tailCacheLimit() : 0);
     g.seg.release();
     g.resolve();
     this.pump();
@@ -1134,6 +1138,7 @@ export class PartitionLog {
     // A background flush of a rolled segment may be writing its index files: let it finish
     // before the files are renamed, or the indexes would be written under the old names.
     await (this.pendingFlush ?? Promise.resolve()).catch(noop);
+    await this.rollFlushChain.catch(noop);
     for (const seg of segs) {
       let files: string[];
       try {

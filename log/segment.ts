@@ -194,6 +194,8 @@ export class LogSegment {
 
   /** Adds appended bytes (already counted in `size`) to the tail cache. */
   cacheAppend(position: number, buf: Buffer, baseOffset: number, lastOffset: number): void {
+    // A small batch sliced out of a large socket chunk would keep the whole chunk alive.
+    if (buf.buffer.byteLength > 4 * buf.length + 4096) buf = Buffer.from(buf);
     this.cBufs.push(buf);
     this.cPos.push(position);
     this.cBase.push(baseOffset);

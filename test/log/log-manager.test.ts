@@ -156,3 +156,20 @@ describe('LogManager', () => {
     await mgr.close();
   });
 });
+
+describe('LogManager tail cache budget', () => {
+  it('shares one budget among its logs, so many partitions do not each keep a full tail in memory', async () => {
+    const clock = new TestClock();
+    const budget = 256 * 1024;
+    const mgr = await LogManager.open({ logDirs: [tempDir()], defaults: logConfig(), logger, clock, tailCacheBudgetBytes: budget });
+    const logs = await Promise.all(Array.from({ length: 8 }, (_, p) => mgr.getOrCreateLog('budget', p)));
+    for (const log of logs) {
+      for (let i = 0; i < 16; i++) await log.appendAsLeader(batch(8, { valueBytes: 2048 }), 0).written;
+    }
+    const cached = logs.reduce((sum, log) => sum + log.segmentInfos().reduce((s, seg) => s + seg.cachedBytes, 0), 0);
+    // 8 logs × 64 KiB floor = the budget split evenly; without sharing each would keep ~256 KiB.
+    expect(cached).toBeLessThanOrEqual(budget + 8 * 20_000);
+    expect((await readAll(logs[0]!)).length).toBe(16 * 8);
+    await mgr.close();
+  });
+});
