@@ -253,9 +253,12 @@ export class RaftDriver {
         while (this.core.hasReady()) {
           const rd = this.core.ready();
           const installed = await this.opts.store.persist(rd);
+          // One synchronous step: the core's view of storage switches to what was persisted,
+          // then its messages leave and the application sees its effects.
+          this.opts.store.publish();
+          this.core.advance();
           this.dispatch(rd.messages);
           this.opts.onReady({ ready: rd, installed });
-          this.core.advance();
           this.takePendingSnapshots();
         }
       } while (this.again && this.failed === null && !this.closed);

@@ -70,6 +70,12 @@ export class MetadataLogStore implements RaftStorage {
   /** K(e) for each entry in `entries`. */
   private kafkaBase: number[];
   private nextKafka: number;
+  /**
+   * While a Ready is being persisted the core still reads the log as it was (its unpersisted
+   * overlay holds the Ready's changes until `advance()`), so `endOffset()` keeps the old end
+   * until `publish()`, which the driver calls right before `advance()`.
+   */
+  private frozenEnd: number | null = null;
   private closed = false;
 
   private constructor(
@@ -193,7 +199,16 @@ export class MetadataLogStore implements RaftStorage {
   }
 
   endOffset(): number {
+    return this.frozenEnd ?? this.realEnd();
+  }
+
+  private realEnd(): number {
     return this.startOffset() + this.entries.length;
+  }
+
+  /** The last `persist` is visible to the core (call right before `advance()`). */
+  publish(): void {
+    this.frozenEnd = null;
   }
 
   entryAt(offset: number): Entry {
@@ -204,7 +219,7 @@ export class MetadataLogStore implements RaftStorage {
 
   /** K(offset): the Kafka offset of entry `offset`'s batch (or of the log end). */
   kafkaOffsetOf(offset: number): number {
-    if (offset === this.endOffset()) return this.nextKafka;
+    if (offset === this.realEnd()) return this.nextKafka;
     if (offset === this.startOffset() && this.entries.length === 0) return this.snapLogEnd;
     const k = this.kafkaBase[offset - this.startOffset()];
     if (k === undefined) throw new RangeError(`offset ${offset} is outside [${this.startOffset()}, ${this.endOffset()}]`);
@@ -225,11 +240,12 @@ export class MetadataLogStore implements RaftStorage {
    */
   async persist(rd: LogChanges & { readonly hardState: HardState | null }): Promise<MetadataImage | null> {
     if (this.closed) throw new MetadataLogError('the metadata log is closed');
+    this.frozenEnd ??= this.realEnd();
     if (rd.hardState !== null) await writeQuorumState(this.dir, rd.hardState, this.voters);
     let installed: MetadataImage | null = null;
     if (rd.snapshot !== null) installed = await this.install(rd.snapshot);
     let dirty = false;
-    if (rd.truncateTo !== null && rd.truncateTo < this.endOffset()) {
+    if (rd.truncateTo !== null && rd.truncateTo < this.realEnd()) {
       const to = rd.truncateTo;
       if (to < this.startOffset()) throw new MetadataLogError(`truncation to ${to} below the log start ${this.startOffset()}`);
       const k = this.kafkaOffsetOf(to);
@@ -247,8 +263,8 @@ export class MetadataLogStore implements RaftStorage {
       let k = this.nextKafka;
       const bases: number[] = [];
       for (const e of rd.entries) {
-        if (e.offset !== this.endOffset() + bases.length) {
-          throw new MetadataLogError(`append of entry ${e.offset} but the log ends at ${this.endOffset() + bases.length}`);
+        if (e.offset !== this.realEnd() + bases.length) {
+          throw new MetadataLogError(`append of entry ${e.offset} but the log ends at ${this.realEnd() + bases.length}`);
         }
         batches.push(entryToBatch(e, k, now));
         bases.push(k);
@@ -289,8 +305,8 @@ export class MetadataLogStore implements RaftStorage {
   /** Our own snapshot (`takeSnapshot`): stored, entries below it dropped. */
   private async compact(s: Snapshot): Promise<void> {
     const end = s.id.endOffset;
-    if (end < this.startOffset() || end > this.endOffset()) {
-      throw new MetadataLogError(`snapshot end ${end} outside the log [${this.startOffset()}, ${this.endOffset()}]`);
+    if (end < this.startOffset() || end > this.realEnd()) {
+      throw new MetadataLogError(`snapshot end ${end} outside the log [${this.startOffset()}, ${this.realEnd()}]`);
     }
     const k = this.kafkaOffsetOf(end);
     await writeFileAtomically(this.dir, snapshotFileName(s.id), s.data);
