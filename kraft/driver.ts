@@ -373,7 +373,7 @@ export class RaftDriver {
    */
   private checkSnapshotChunk(from: number, b: FetchSnapshotResponse): boolean {
     if (b.errorCode !== 0) return true;
-    const key = `${from}:${b.snapshotId.endOffset}:${b.snapshotId.epoch}:${b.size}`;
+    const key = `${from}:${b.snapshotId.endOffset}:${b.snapshotId.epoch}`;
     if (this.download === null || this.download.key !== key) this.download = { key, chunks: new Map() };
     const dl = this.download;
     dl.chunks.set(b.position, b.chunk);
@@ -382,7 +382,12 @@ export class RaftDriver {
     let pos = 0;
     while (pos < b.size) {
       const c = dl.chunks.get(pos);
-      if (c === undefined || c.length === 0) return true; // not ours to judge: the core checks positions itself
+      if (c === undefined || c.length === 0) {
+        // Every chunk the core asked for passed through here; a gap means chunks of different
+        // bytes were mixed, which the core must not install either.
+        this.warnOnce(`snapshot-gap-${key}`, { peer: from, snapshot: b.snapshotId, position: pos }, 'refused a snapshot download with a gap');
+        return false;
+      }
       parts.push(c);
       pos += c.length;
     }
