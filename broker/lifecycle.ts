@@ -135,11 +135,18 @@ export class BrokerLifecycle {
     const unsubscribe = this.opts.quorum.onImage(() => this.notify());
     try {
       while (!this.stopped && !this.shutDownAllowed) {
-        if (this.brokerEpoch < 0) {
-          if (!(await this.register())) await this.sleep(REGISTRATION_BACKOFF_MS);
+        try {
+          if (this.brokerEpoch < 0) {
+            if (!(await this.register())) await this.sleep(REGISTRATION_BACKOFF_MS);
+            continue;
+          }
+          await this.heartbeat();
+        } catch (err) {
+          // A bug or an unexpected controller failure: keep the broker alive and try again.
+          this.opts.logger.error({ err }, 'broker registration or heartbeat failed');
+          await this.sleep(REGISTRATION_BACKOFF_MS);
           continue;
         }
-        await this.heartbeat();
         if (this.stopped || this.shutDownAllowed) break;
         const fast = this.wantShutDown || !this.isUnfencedLocally();
         await this.sleep(fast ? FAST_HEARTBEAT_MS : this.opts.heartbeatIntervalMs);
