@@ -224,9 +224,29 @@ export class RaftDriver {
           resolve(b);
         },
       });
-      this.core.step({ from, to: this.opts.nodeId, correlationId, body });
+      if (!this.step({ from, to: this.opts.nodeId, correlationId, body })) {
+        this.inbound.delete(key);
+        clearTimeout(timer);
+        resolve(null);
+        return;
+      }
       this.kick();
     });
+  }
+
+  /**
+   * Steps a message into the core. The core throws `IllegalStateError` only for a message that
+   * breaks the protocol's safety (e.g. a second leader named for an epoch); it throws before
+   * changing any state, so the message is dropped and logged instead of stopping the node.
+   */
+  private step(msg: RaftMessage): boolean {
+    try {
+      this.core.step(msg);
+      return true;
+    } catch (err) {
+      this.warnOnce(`illegal-${msg.from}-${msg.body.type}`, { peer: msg.from, message: msg.body.type, err: (err as Error).message }, 'the raft core refused a message');
+      return false;
+    }
   }
 
   /** Runs the Ready loop soon (coalesced). */
@@ -316,8 +336,7 @@ export class RaftDriver {
       }
       if (this.failed !== null || this.closed) return;
       if (body.type === 'FetchSnapshotResponse' && !this.checkSnapshotChunk(m.to, body)) return;
-      this.core.step({ from: m.to, to: this.opts.nodeId, correlationId: m.correlationId, body });
-      this.kick();
+      if (this.step({ from: m.to, to: this.opts.nodeId, correlationId: m.correlationId, body })) this.kick();
     };
     const lost = (err: unknown): void => {
       this.log.debug({ peer: m.to, request: m.body.type, err: (err as Error).message }, 'quorum request failed');

@@ -16,7 +16,9 @@ import { QuorumController } from '../../broker/controller/quorum-controller.js';
 import { VoterTransport } from '../../broker/controller/raft-transport.js';
 import type { ControllerServices } from '../../broker/controller/services.js';
 import { controllerHandlers } from '../../broker/handlers/controller-index.js';
+import { PeerConnection } from '../../broker/network/client.js';
 import { NetworkServer } from '../../broker/network/server.js';
+import { ApiKey } from '../../wire/generated/api.js';
 import { Router } from '../../broker/router.js';
 import { cleanupTempDirs, logger, tempDir, uuid, uuidSequence } from '../kraft/helpers.js';
 
@@ -172,6 +174,32 @@ describe('a three-voter metadata quorum over the quorum APIs', { timeout: 60_000
     const follower = nodes.find((n) => n !== leader)!;
     await expect(follower.quorum!.runExclusive(topicDecision('nope'))).rejects.toBeInstanceOf(NotControllerError);
     expect(follower.quorum!.leaderId()).toBe(leader.id);
+  });
+
+  it('a message that breaks the protocol (a second leader named for the current epoch) is refused; nothing changes', async () => {
+    await cluster(3);
+    const leader = await active();
+    await leader.quorum!.commit([brokerReg(1)]);
+    const follower = nodes.find((n) => n !== leader)!;
+    const impostor = nodes.find((n) => n !== leader && n !== follower)!;
+    const epoch = leader.quorum!.epoch();
+    const conn = new PeerConnection({ host: '127.0.0.1', port: follower.port }, 'impostor', logger);
+    try {
+      const res = await conn.send(
+        ApiKey.BeginQuorumEpoch,
+        1,
+        { clusterId: CLUSTER, voterId: follower.id, topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0, leaderId: impostor.id, leaderEpoch: epoch }] }], leaderEndpoints: [] },
+        5_000,
+      );
+      expect(res.errorCode).not.toBe(0);
+    } finally {
+      conn.close();
+    }
+    expect(follower.quorum!.leaderId()).toBe(leader.id);
+    expect(follower.quorum!.epoch()).toBe(epoch);
+    await leader.quorum!.runExclusive(topicDecision('still-works'));
+    await waitFor('the topic on the follower', () => follower.quorum!.image.topicByName('still-works'));
+    expect(leader.quorum!.epoch()).toBe(epoch);
   });
 
   it('a leader that stops resigns; another voter becomes the active controller and decides', async () => {
