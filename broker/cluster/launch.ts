@@ -160,6 +160,12 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stopAll(sig));
+  // `npm run cluster` runs us under `sh -c "npm run build && node ..."`: a SIGTERM to npm ends npm
+  // and that shell but never reaches us. Our parent going away means the same: stop.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stopAll(`parent process ${parent} exited`);
+  }, 500).unref();
   // If the launcher dies some other way, do not leave nodes behind.
   process.on('exit', () => {
     for (const r of running) if (!r.status) r.child.kill('SIGKILL');
