@@ -14,16 +14,15 @@
  * with a warning: the core treats it as lost and retries after its request timeout.
  *
  * Pre-vote. Kafka 3.9's VoteRequest (v0–1) has no PreVote field; Kafka 4.0 added it as
- * VoteRequest v2: v1's layout plus `PreVote: bool` at the end of the partition data (the
- * response is unchanged). The schemas in this repository stop at v1, so v2 is encoded and
- * decoded here by hand (`encodeVoteRequestV0to2` / `decodeVoteRequestV0to2`). Our nodes always
- * send v2, so pre-votes travel as pre-votes; a v0/v1 vote request is a real vote.
+ * VoteRequest v2 (v1's layout plus `PreVote: bool` at the end of the partition data; the
+ * response is unchanged). The codec is generated from an overlay of the definition in
+ * wire/generator/overlays/. Our nodes always send v2, so pre-votes travel as pre-votes; a v0/v1
+ * vote request is a real vote.
  *
  * Offsets are entry offsets (see `metadata-log.ts`); a Fetch response carries one record batch
  * per entry with base offset = entry offset and partitionLeaderEpoch = entry epoch.
  */
 import { ZERO_UUID, type Reader, type Writer } from '../wire/primitives.js';
-import { DecodeError } from '../wire/primitives.js';
 import { ErrorCode } from '../wire/errors.js';
 import type { BeginQuorumEpochRequest as WireBeginRequest } from '../wire/generated/messages/begin-quorum-epoch-request.js';
 import type { BeginQuorumEpochResponse as WireBeginResponse } from '../wire/generated/messages/begin-quorum-epoch-response.js';
@@ -38,7 +37,7 @@ import {
   encodeVoteResponse,
   type VoteResponse as WireVoteResponse,
 } from '../wire/generated/messages/vote-response.js';
-import type { VoteRequest as WireVoteRequestV1, VoteRequestPartitionData } from '../wire/generated/messages/vote-request.js';
+import { decodeVoteRequest, encodeVoteRequest, type VoteRequest as WireVoteRequestGenerated } from '../wire/generated/messages/vote-request.js';
 import { scanBatches } from '../wire/record-batch.js';
 import { batchToEntry, entryToBatch } from './entry-codec.js';
 import { METADATA_PARTITION, METADATA_TOPIC_ID, METADATA_TOPIC_NAME } from './metadata-log.js';
@@ -91,78 +90,25 @@ function onlyPartition<P>(topics: ReadonlyArray<{ readonly partitions: readonly 
 const nullable = (id: number): number | null => (id < 0 ? null : id);
 const orMinusOne = (id: number | null): number => id ?? -1;
 
-// ---------------------------------------------------------------- Vote (with v2 by hand)
+// ---------------------------------------------------------------- Vote
 
-export interface WireVoteRequest extends WireVoteRequestV1 {
-  topics: Array<{ topicName: string; partitions: Array<VoteRequestPartitionData & { preVote?: boolean }> }>;
-}
+export type WireVoteRequest = WireVoteRequestGenerated;
 
-/** VoteRequest v0–v2 (v2: v1 + PreVote at the end of the partition data). */
+/** VoteRequest v0–v2, with the generated codec (v2 comes from the Kafka 4.0 overlay in wire/generator/overlays). */
 export function decodeVoteRequestV0to2(r: Reader, version: number): WireVoteRequest {
-  if (version < 0 || version > VOTE_MAX_VERSION) throw new DecodeError(`VoteRequest: unsupported version ${version}`);
-  const clusterId = r.compactNullableString();
-  const voterId = version >= 1 ? r.int32() : -1;
-  const nTopics = r.compactArrayLength();
-  if (nTopics < 0) throw new DecodeError('VoteRequest.topics: null in a non-nullable array');
-  const topics: WireVoteRequest['topics'] = [];
-  for (let i = 0; i < nTopics; i++) {
-    const topicName = r.compactString();
-    const nParts = r.compactArrayLength();
-    if (nParts < 0) throw new DecodeError('VoteRequest.partitions: null in a non-nullable array');
-    const partitions: WireVoteRequest['topics'][number]['partitions'] = [];
-    for (let j = 0; j < nParts; j++) {
-      const partitionIndex = r.int32();
-      const candidateEpoch = r.int32();
-      const candidateId = r.int32();
-      const candidateDirectoryId = version >= 1 ? r.uuid() : ZERO_UUID;
-      const voterDirectoryId = version >= 1 ? r.uuid() : ZERO_UUID;
-      const lastOffsetEpoch = r.int32();
-      const lastOffset = r.int64();
-      const preVote = version >= 2 ? r.bool() : false;
-      r.skipTaggedFields();
-      partitions.push({ partitionIndex, candidateEpoch, candidateId, candidateDirectoryId, voterDirectoryId, lastOffsetEpoch, lastOffset, preVote });
-    }
-    r.skipTaggedFields();
-    topics.push({ topicName, partitions });
-  }
-  r.skipTaggedFields();
-  return { clusterId, voterId, topics };
+  return decodeVoteRequest(r, version);
 }
 
 export function encodeVoteRequestV0to2(w: Writer, version: number, m: WireVoteRequest): void {
-  if (version < 0 || version > VOTE_MAX_VERSION) throw new Error(`VoteRequest: unsupported version ${version}`);
-  w.compactNullableString(m.clusterId);
-  if (version >= 1) w.int32(m.voterId ?? -1);
-  w.compactArrayLength(m.topics.length);
-  for (const t of m.topics) {
-    w.compactString(t.topicName);
-    w.compactArrayLength(t.partitions.length);
-    for (const p of t.partitions) {
-      w.int32(p.partitionIndex);
-      w.int32(p.candidateEpoch);
-      w.int32(p.candidateId);
-      if (version >= 1) {
-        w.uuid(p.candidateDirectoryId ?? ZERO_UUID);
-        w.uuid(p.voterDirectoryId ?? ZERO_UUID);
-      }
-      w.int32(p.lastOffsetEpoch);
-      w.int64(p.lastOffset);
-      if (version >= 2) w.bool(p.preVote ?? false);
-      w.emptyTaggedFields();
-    }
-    w.emptyTaggedFields();
-  }
-  w.emptyTaggedFields();
+  encodeVoteRequest(w, version, m);
 }
 
-/** VoteResponse v2 is v1's layout. */
 export function decodeVoteResponseV0to2(r: Reader, version: number): WireVoteResponse {
-  if (version > VOTE_MAX_VERSION) throw new DecodeError(`VoteResponse: unsupported version ${version}`);
-  return decodeVoteResponse(r, Math.min(version, 1));
+  return decodeVoteResponse(r, version);
 }
 
 export function encodeVoteResponseV0to2(w: Writer, version: number, m: WireVoteResponse): void {
-  encodeVoteResponse(w, Math.min(version, 1), m);
+  encodeVoteResponse(w, version, m);
 }
 
 export function inboundVote(req: WireVoteRequest, clusterId: string, nodeId: number): Inbound<VoteRequest> {

@@ -1154,7 +1154,7 @@ export const API_SPECS: ReadonlyArray<ApiSpec | undefined> = [
     apiKey: 52,
     name: 'Vote',
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
     flexibleMinVersion: 0,
     listeners: ['controller'],
     latestVersionUnstable: false,

@@ -39,8 +39,13 @@ export function modulePath(msg: MessageSpec): string {
 }
 
 /** Every generated file: repository-relative path → content. */
+/** Definitions from later Kafka releases that replace the shared ones (see overlays/). */
+export function overlayDir(root = repoRoot()): string {
+  return resolve(root, 'wire', 'generator', 'overlays');
+}
+
 export function generateAll(dir = protocolDir()): Map<string, string> {
-  const messages = loadMessages(dir);
+  const messages = loadMessages(dir, overlayDir());
   const files = new Map<string, string>();
   for (const msg of messages) {
     const path = modulePath(msg);

@@ -4,7 +4,7 @@
  * (`generator/src/main/java/org/apache/kafka/message`): version ranges, nullable, tagged and
  * flexible versions, defaults, inline and common structs.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Highest version number: "3+" means 3..MAX_VERSION. */
@@ -335,15 +335,21 @@ export function parseMessage(dir: MessageDir, file: string, text: string): Messa
   };
 }
 
-/** Every definition in `messages/`, `metadata/` and `coordinator/` under `protocolDir`, sorted. */
-export function loadMessages(protocolDir: string): MessageSpec[] {
+/**
+ * Every definition in `messages/`, `metadata/` and `coordinator/` under `protocolDir`, sorted.
+ * A file of the same name under `overlayDir` replaces the shared one: newer versions of a
+ * definition from a later Kafka release (e.g. VoteRequest v2 of Kafka 4.0 for pre-vote).
+ */
+export function loadMessages(protocolDir: string, overlayDir?: string): MessageSpec[] {
   const out: MessageSpec[] = [];
   for (const dir of ['messages', 'metadata', 'coordinator'] as const) {
     const files = readdirSync(join(protocolDir, dir))
       .filter((f) => f.endsWith('.json'))
       .sort();
     for (const file of files) {
-      out.push(parseMessage(dir, file, readFileSync(join(protocolDir, dir, file), 'utf8')));
+      const overlay = overlayDir ? join(overlayDir, dir, file) : null;
+      const path = overlay && existsSync(overlay) ? overlay : join(protocolDir, dir, file);
+      out.push(parseMessage(dir, file, readFileSync(path, 'utf8')));
     }
   }
   return out;

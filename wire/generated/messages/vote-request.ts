@@ -5,15 +5,15 @@ export const VoteRequestMeta = {
   apiKey: 52,
   name: 'VoteRequest',
   type: 'request',
-  validVersions: [0, 1],
+  validVersions: [0, 2],
   flexibleMinVersion: 0,
 } as const;
 
-/** VoteRequest, versions 0-1, flexible 0+. */
+/** VoteRequest, versions 0-2, flexible 0+. */
 export interface VoteRequest {
   /** (nullable; default null) */
   clusterId: string | null;
-  /** The replica id of the voter receiving the request (versions 1; default -1) */
+  /** The replica id of the voter receiving the request (versions 1-2; default -1) */
   voterId?: number;
   topics: VoteRequestTopicData[];
 }
@@ -31,18 +31,20 @@ export interface VoteRequestPartitionData {
   candidateEpoch: number;
   /** The replica id of the voter sending the request */
   candidateId: number;
-  /** The directory id of the voter sending the request (versions 1) */
+  /** The directory id of the voter sending the request (versions 1-2) */
   candidateDirectoryId?: string;
-  /** The ID of the voter sending the request (versions 1) */
+  /** The ID of the voter sending the request (versions 1-2) */
   voterDirectoryId?: string;
   /** The epoch of the last record written to the metadata log */
   lastOffsetEpoch: number;
   /** The offset of the last record written to the metadata log */
   lastOffset: bigint;
+  /** Whether the request is a PreVote request (not persisted) or not. (versions 2) */
+  preVote?: boolean;
 }
 
 export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
-  if (version < 0 || version > 1) throw new DecodeError(`VoteRequest: unsupported version ${version}`);
+  if (version < 0 || version > 2) throw new DecodeError(`VoteRequest: unsupported version ${version}`);
   const clusterId = r.compactNullableString();
   let voterId: number = -1;
   if (version >= 1) voterId = r.int32();
@@ -59,7 +61,7 @@ export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
 }
 
 export function encodeVoteRequest(w: Writer, version: number, m: VoteRequest): void {
-  if (version < 0 || version > 1) throw new Error(`VoteRequest: unsupported version ${version}`);
+  if (version < 0 || version > 2) throw new Error(`VoteRequest: unsupported version ${version}`);
   w.compactNullableString(m.clusterId);
   if (version >= 1) {
     w.int32(m.voterId ?? -1);
@@ -106,6 +108,8 @@ function decodeVoteRequestPartitionData(r: Reader, version: number): VoteRequest
   if (version >= 1) voterDirectoryId = r.uuid();
   const lastOffsetEpoch = r.int32();
   const lastOffset = r.int64();
+  let preVote: boolean = false;
+  if (version >= 2) preVote = r.bool();
   r.skipTaggedFields();
   return {
     partitionIndex,
@@ -115,6 +119,7 @@ function decodeVoteRequestPartitionData(r: Reader, version: number): VoteRequest
     voterDirectoryId,
     lastOffsetEpoch,
     lastOffset,
+    preVote,
   };
 }
 
@@ -130,5 +135,8 @@ function encodeVoteRequestPartitionData(w: Writer, version: number, m: VoteReque
   }
   w.int32(m.lastOffsetEpoch);
   w.int64(m.lastOffset);
+  if (version >= 2) {
+    w.bool(m.preVote ?? false);
+  }
   w.emptyTaggedFields();
 }

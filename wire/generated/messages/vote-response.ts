@@ -5,16 +5,16 @@ export const VoteResponseMeta = {
   apiKey: 52,
   name: 'VoteResponse',
   type: 'response',
-  validVersions: [0, 1],
+  validVersions: [0, 2],
   flexibleMinVersion: 0,
 } as const;
 
-/** VoteResponse, versions 0-1, flexible 0+. */
+/** VoteResponse, versions 0-2, flexible 0+. */
 export interface VoteResponse {
   /** The top level error code. */
   errorCode: number;
   topics: VoteResponseTopicData[];
-  /** Endpoints for all current-leaders enumerated in PartitionData (versions 1; tag 0 in 1+) */
+  /** Endpoints for all current-leaders enumerated in PartitionData (versions 1-2; tag 0 in 1+) */
   nodeEndpoints?: VoteResponseNodeEndpoint[];
 }
 
@@ -46,7 +46,7 @@ export interface VoteResponseNodeEndpoint {
 }
 
 export function decodeVoteResponse(r: Reader, version: number): VoteResponse {
-  if (version < 0 || version > 1) throw new DecodeError(`VoteResponse: unsupported version ${version}`);
+  if (version < 0 || version > 2) throw new DecodeError(`VoteResponse: unsupported version ${version}`);
   const errorCode = r.int16();
   let topics: VoteResponseTopicData[];
   {
@@ -76,7 +76,7 @@ export function decodeVoteResponse(r: Reader, version: number): VoteResponse {
 }
 
 export function encodeVoteResponse(w: Writer, version: number, m: VoteResponse): void {
-  if (version < 0 || version > 1) throw new Error(`VoteResponse: unsupported version ${version}`);
+  if (version < 0 || version > 2) throw new Error(`VoteResponse: unsupported version ${version}`);
   w.int16(m.errorCode);
   {
     const v = m.topics;
