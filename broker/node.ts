@@ -195,6 +195,7 @@ export class BrokerNode {
         controllerListenerName: controllerListener?.name ?? 'CONTROLLER',
         logger: logger.child({ mod: 'controller' }),
         nowMs: clock.nowMs,
+        localBrokerId: membership.isBroker ? nodeId : null,
       });
       this.controller = controller;
       controllerServices = {

@@ -145,6 +145,7 @@ export class RaftDriver {
   private download: { key: string; chunks: Map<number, Uint8Array> } | null = null;
   private readonly idle = new Set<() => void>();
   private lastWarn = new Map<string, number>();
+  private readonly electionTicks: number;
 
   constructor(opts: RaftDriverOptions) {
     this.opts = opts;
@@ -152,6 +153,7 @@ export class RaftDriver {
     const t = opts.timing;
     const ticks = (ms: number) => Math.max(1, Math.ceil(ms / t.tickMs));
     const fetchMaxWaitTicks = ticks(t.fetchMaxWaitMs);
+    this.electionTicks = ticks(t.electionTimeoutMs);
     this.core = new RaftCore({
       config: {
         nodeId: opts.nodeId,
@@ -180,6 +182,11 @@ export class RaftDriver {
   /** Starts the tick timer and runs the first Ready (a single voter elects itself here). */
   start(): void {
     if (this.timer !== null || this.closed) return;
+    // A quorum of one that restarts after leading starts Resigned and would sit out an election
+    // timeout with nobody else to elect; as Kafka's KafkaRaftClient makes a single voter
+    // candidate at once, let its resignation time pass now.
+    const single = this.opts.voterIds.length === 1 && this.opts.voterIds[0] === this.opts.nodeId;
+    for (let i = 0; single && this.core.status().kind === 'Resigned' && i < 4 * this.electionTicks + 2; i++) this.core.tick();
     this.timer = setInterval(() => {
       if (this.failed !== null || this.closed) return;
       this.core.tick();

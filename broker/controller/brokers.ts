@@ -15,7 +15,8 @@
 //   `shouldShutDown` and fenced. A fenced broker asking to shut down may do so at once.
 // - A broker whose heartbeats stopped for `broker.session.timeout.ms` is fenced: it leaves every
 //   ISR (the last member stays, leaderless) and leadership moves to another ISR member.
-// Sessions are memory only: a new active controller gives every broker a fresh session.
+// Sessions are memory only: a new active controller gives every unfenced broker a fresh
+// session; a fenced broker has none (as Kafka's BrokerHeartbeatManager.hasValidSession).
 import { MetadataDelta, type MetadataImage } from '../../kraft/image.js';
 import { registerBroker } from '../../kraft/controller.js';
 import { brokerRegistrationChangeRecord, type ApiMessageAndVersion } from '../../kraft/records.js';
@@ -43,11 +44,11 @@ export class BrokerSessions {
 
   constructor(readonly sessionTimeoutMs: number) {}
 
-  /** A new active controller: every registered broker gets a full session from now. */
+  /** A new active controller: every unfenced broker gets a full session from now (a fenced one has none). */
   reset(image: MetadataImage, nowMs: number): void {
     this.sessions.clear();
     this.shutdownOffsets.clear();
-    for (const b of image.brokers.values()) this.sessions.set(b.id, { epoch: b.epoch, lastContactMs: nowMs });
+    for (const b of image.brokers.values()) if (!b.fenced) this.sessions.set(b.id, { epoch: b.epoch, lastContactMs: nowMs });
   }
 
   touch(brokerId: number, epoch: number, nowMs: number): void {

@@ -63,6 +63,8 @@ export interface QuorumControllerOptions {
   readonly controllerListenerName: string;
   readonly logger: Logger;
   nowMs(): number;
+  /** This node's id when it also has the broker role (process.roles=broker,controller), else null. */
+  readonly localBrokerId?: number | null;
 }
 
 type Decide<T> = (image: MetadataImage) => { records: readonly ApiMessageAndVersion[]; result: T };
@@ -145,9 +147,12 @@ export class QuorumController {
 
   brokerRegistration(req: BrokerRegistrationRequest): Promise<BrokerRegistrationResponse> {
     const now = this.opts.nowMs();
+    // A combined node's own broker lives in this process: an older incarnation of it died with
+    // the process that ran before this controller, so it never blocks the registration.
+    const live = (id: number) => id !== this.opts.localBrokerId && this.sessions.hasLiveSession(id, now);
     return this.decide(
       (image) => {
-        const d = decideRegistration(image, req, { clusterId: this.opts.clusterId, hasLiveSession: (id) => this.sessions.hasLiveSession(id, now) });
+        const d = decideRegistration(image, req, { clusterId: this.opts.clusterId, hasLiveSession: live });
         return { records: d.records, result: d.response };
       },
       () => ({ throttleTimeMs: 0, errorCode: ErrorCode.NOT_CONTROLLER, brokerEpoch: -1n }),

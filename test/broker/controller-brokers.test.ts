@@ -141,6 +141,8 @@ describe('fencing and unfencing', () => {
     expect(s.expired(image, 10_000)).toEqual([1]);
     expect(s.hasLiveSession(2, 13_999)).toBe(true);
     expect(s.hasLiveSession(2, 14_000)).toBe(false);
+    // A fenced broker has no session: a new incarnation of it may register at once.
+    expect(s.hasLiveSession(3, 1_000)).toBe(false);
   });
 });
 
