@@ -456,7 +456,7 @@ export class RaftDriver {
    */
   async close(graceMs = 200): Promise<void> {
     if (this.closed) return;
-    if (this.failed === null && this.core.resign()) {
+    if (this.failed === null && this.core.resign() && this.opts.voterIds.length > 1) {
       this.kick();
       await this.whenIdle();
       await new Promise((r) => setTimeout(r, graceMs));
