@@ -271,7 +271,7 @@ export class BrokerNode {
         txnCoordinator,
         internalTopics,
         handlers,
-        controllerId: () => randomAliveBroker(quorum.image),
+        controllerId: () => aliveBrokerForClients(quorum.image, nodeId),
       };
       quorum.onImage((image: MetadataImage) => {
         void replicaManager.applyImage(image);
@@ -353,10 +353,16 @@ export class BrokerNode {
 }
 
 /**
- * The controller id clients are told (Metadata, DescribeCluster): as Kafka in KRaft mode, a
- * random alive (unfenced) broker, since clients cannot reach the controllers; -1 if none.
+ * The controller id clients are told (Metadata, DescribeCluster). As in Kafka's KRaft mode it is
+ * an alive (unfenced) broker, never a controller, since clients cannot reach the controllers
+ * and any broker forwards controller requests. Kafka picks one at random; this broker names
+ * itself when it is unfenced (a random pick may name a broker that died less than
+ * broker.session.timeout.ms ago, and kafkajs then gives up on CreateTopics after a refused
+ * connection), else a random alive broker; -1 if none.
  */
-export function randomAliveBroker(image: MetadataImage): number {
+export function aliveBrokerForClients(image: MetadataImage, self: number): number {
+  const own = image.broker(self);
+  if (own !== undefined && !own.fenced) return self;
   const alive = [...image.brokers.values()].filter((b) => !b.fenced).map((b) => b.id);
   if (alive.length === 0) return -1;
   return alive[Math.floor(Math.random() * alive.length)]!;
