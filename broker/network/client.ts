@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { API_SPECS, type ApiRequests, type ApiResponses } from '../../wire/generated/api.js';
 import { decodeResponseHeader, encodeRequestFrame, encodeRequestHeader } from '../../wire/header.js';
 import { Reader, Writer } from '../../wire/primitives.js';
-import { FrameReader } from './frame-reader.js';
+import { FrameReader } from '../../wire/frame-reader.js';
 
 export class PeerUnavailableError extends Error {}
 export class RequestTimeoutError extends Error {}

@@ -4,7 +4,7 @@
 // been written. Writes made in one tick are corked into one syscall.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { FrameReader } from './frame-reader.js';
+import { FrameReader } from '../../wire/frame-reader.js';
 
 /** Thrown by a dispatcher when the bytes cannot be a valid request: the connection is closed. */
 export class MalformedRequestError extends Error {}
