@@ -12,6 +12,7 @@
 // In memory the entries live in two growable Int32Arrays; lookups never touch the file.
 
 import { readIndexFile, writeIndexFile } from './index-file.js';
+import { countAtMost, countBelow } from './sorted.js';
 
 export const OFFSET_INDEX_ENTRY_SIZE = 8;
 
@@ -76,29 +77,12 @@ export class OffsetIndex {
 
   /** Index of the last entry with relativeOffset ≤ rel, or -1. */
   private floor(rel: number): number {
-    let lo = 0;
-    let hi = this.n - 1;
-    let ans = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.rel[mid]! <= rel) {
-        ans = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return ans;
+    return countAtMost(this.rel, this.n, rel) - 1;
   }
 
   /** Drops the entries whose position is ≥ position (the log was truncated there). */
   truncateToPosition(position: number): void {
-    let lo = 0;
-    let hi = this.n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.pos[mid]! < position) lo = mid + 1;
-      else hi = mid;
-    }
-    this.setCount(lo);
+    this.setCount(countBelow(this.pos, this.n, position));
   }
 
   clear(): void {

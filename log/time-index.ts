@@ -9,6 +9,7 @@
 // the .log during recovery when missing or inconsistent; single-writer.
 
 import { readIndexFile, writeIndexFile } from './index-file.js';
+import { countAtMost, countBelow } from './sorted.js';
 
 export const TIME_INDEX_ENTRY_SIZE = 12;
 
@@ -68,30 +69,13 @@ export class TimeIndex {
    * or equal max timestamp. Returns the segment's base offset when there is none.
    */
   lookup(target: number): number {
-    let lo = 0;
-    let hi = this.n - 1;
-    let ans = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.ts[mid]! <= target) {
-        ans = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const ans = countAtMost(this.ts, this.n, target) - 1;
     return ans < 0 ? this.baseOffset : this.baseOffset + this.rel[ans]!;
   }
 
   /** Drops the entries whose offset is ≥ offset. */
   truncateToOffset(offset: number): void {
-    const rel = offset - this.baseOffset;
-    let lo = 0;
-    let hi = this.n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.rel[mid]! < rel) lo = mid + 1;
-      else hi = mid;
-    }
-    this.setCount(lo);
+    this.setCount(countBelow(this.rel, this.n, offset - this.baseOffset));
   }
 
   clear(): void {
