@@ -82,6 +82,8 @@ function minimalRequest(apiKey: number, version: number, seq: number): unknown {
       topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, committedMetadata: null }] }],
     },
     [ApiKey.DescribeTransactions]: { transactionalIds: [TXN] },
+    // The one broker leads, and is the preferred replica: ELECTION_NOT_NEEDED per partition, top-level NONE.
+    [ApiKey.ElectLeaders]: { electionType: 0, topicPartitions: [{ topic: TOPIC, partitions: [0] }], timeoutMs: 5000 },
     [ApiKey.ListTransactions]: { stateFilters: [], producerIdFilters: [], durationFilter: -1n },
   };
   const body = bodies[apiKey as keyof ApiRequests];
