@@ -221,6 +221,17 @@ describe('automatic rebalancing run (balancePartitionLeaders)', () => {
   });
 });
 
+describe('rebalancing configs', () => {
+  it("Kafka's names and defaults; overridable by KAFKA_* env; a non-integer interval is refused", () => {
+    const d = BrokerConfig.load({});
+    expect([d.bool('auto.leader.rebalance.enable'), d.int('leader.imbalance.check.interval.seconds'), d.int('leader.imbalance.per.broker.percentage')]).toEqual([true, 300, 10]);
+    const e = BrokerConfig.load({ env: { KAFKA_AUTO_LEADER_REBALANCE_ENABLE: 'false', KAFKA_LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS: '2' } });
+    expect([e.bool('auto.leader.rebalance.enable'), e.int('leader.imbalance.check.interval.seconds')]).toEqual([false, 2]);
+    expect(() => BrokerConfig.load({ env: { KAFKA_LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS: '0.5' } })).toThrow(/not an integer/);
+    expect(() => BrokerConfig.load({ env: { KAFKA_AUTO_LEADER_REBALANCE_ENABLE: 'yes' } })).toThrow(/not a boolean/);
+  });
+});
+
 // ---------------------------------------------------------------- QuorumController, one voter
 
 interface Running {
