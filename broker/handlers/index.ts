@@ -14,6 +14,7 @@ import { deleteGroups } from './delete-groups.js';
 import { describeGroups } from './describe-groups.js';
 import { describeLogDirs } from './describe-log-dirs.js';
 import { describeTransactions } from './describe-transactions.js';
+import { electLeaders } from './elect-leaders.js';
 import { endTxn } from './end-txn.js';
 import { fetch } from './fetch.js';
 import { findCoordinator } from './find-coordinator.js';
@@ -64,6 +65,7 @@ const ALL: readonly HandlerDef[] = [
   txnOffsetCommit,
   describeLogDirs,
   createPartitions,
+  electLeaders,
   incrementalAlterConfigs,
   describeCluster,
   deleteGroups,

@@ -83,6 +83,8 @@ function minimalRequest(apiKey: number, version: number, seq: number): unknown {
     },
     [ApiKey.DescribeTransactions]: { transactionalIds: [TXN] },
     [ApiKey.OffsetForLeaderEpoch]: { replicaId: -1, topics: [{ topic: TOPIC, partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }] },
+    // The one broker leads, and is the preferred replica: ELECTION_NOT_NEEDED per partition, top-level NONE.
+    [ApiKey.ElectLeaders]: { electionType: 0, topicPartitions: [{ topic: TOPIC, partitions: [0] }], timeoutMs: 5000 },
     [ApiKey.ListTransactions]: { stateFilters: [], producerIdFilters: [], durationFilter: -1n },
   };
   const body = bodies[apiKey as keyof ApiRequests];
