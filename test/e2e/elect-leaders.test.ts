@@ -11,7 +11,7 @@
 // 4. kill -9 the (non-controller) leader of a partition: once it is fenced, leadership moved
 //    and PREFERRED answers PREFERRED_LEADER_NOT_AVAILABLE (UNCLEAN: ELECTION_NOT_NEEDED); it is
 //    restarted and registers again.
-// Needing replication (followers rejoining the ISR), skipped unless REPLICATION_READY is set:
+// With replication (followers rejoining the ISR):
 // 5. the restarted preferred replica is back in the ISR, and within ~10 s automatic rebalancing
 //    (leader.imbalance.check.interval.seconds=2) makes it lead again;
 // 6. with auto.leader.rebalance.enable=false it does not, and ElectLeaders PREFERRED does.
@@ -27,7 +27,6 @@ import { negotiate, startCluster, type ClusterHandle } from '../support/cluster.
 import { KafkaTestClient, withClient } from '../support/kafka-client.js';
 import { sleep, topicName, waitFor } from '../support/util.js';
 
-const REPLICATION_READY = Boolean(process.env.REPLICATION_READY);
 const PARTITIONS = 3;
 const SESSION_TIMEOUT_MS = 6_000;
 const baseEnv = {
@@ -266,7 +265,7 @@ describe('ElectLeaders after a leader is killed', { timeout: 90_000 }, () => {
     expectAllUp(cluster, 'kill -9 and restart');
   });
 
-  it.skipIf(!REPLICATION_READY)('the restarted preferred replica rejoins the ISR and leads again within ~10 s (auto rebalance every 2 s)', async () => {
+  it('the restarted preferred replica rejoins the ISR and leads again within ~10 s (auto rebalance every 2 s)', async () => {
     expect(killed).toBeGreaterThan(0);
     const isrAt = await waitFor(
       `${killed} back in the ISR of ${topic}-${killedPartition}`,
@@ -287,7 +286,7 @@ describe('ElectLeaders after a leader is killed', { timeout: 90_000 }, () => {
     expect(ledAt - isrAt).toBeLessThan(10_000);
   });
 
-  it.skipIf(!REPLICATION_READY)('auto.leader.rebalance.enable=false: leadership stays moved until ElectLeaders PREFERRED moves it back', async () => {
+  it('auto.leader.rebalance.enable=false: leadership stays moved until ElectLeaders PREFERRED moves it back', async () => {
     await cluster.stop();
     const off = await startCluster({ nodes: 3, env: { ...baseEnv, KAFKA_AUTO_LEADER_REBALANCE_ENABLE: 'false', KAFKA_LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS: '1' } });
     try {

@@ -102,3 +102,37 @@ describe('replication on 3 nodes', () => {
     await waitFor(`node ${follower} back in the ISR`, async () => (await partitionState(topic, 0, observer)).isr.includes(follower), { timeoutMs: 30_000, intervalMs: 250 });
   });
 });
+
+describe('leader failover', () => {
+  const topic = topicName('repl-failover');
+
+  it('kill -9 of the leader: acknowledged records survive, the old leader truncates and rejoins', async () => {
+    const kafka = kafkajs(cluster.bootstraps, 'repl-failover', { retries: 20, initialRetryTime: 200, maxRetryTime: 2_000 });
+    await withAdmin(kafka, (admin) =>
+      admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }], waitForLeaders: true }),
+    );
+    const { leader } = await partitionState(topic, 0);
+    const observer = [1, 2, 3].find((id) => id !== leader)!;
+    const acked: string[] = [];
+    await withProducer(
+      kafka,
+      async (producer) => {
+        for (let i = 0; i < 60; i++) {
+          if (i === 20) await cluster.kill9(leader);
+          await producer.send({ topic, acks: -1, messages: [{ value: `r${i}` }] });
+          acked.push(`r${i}`);
+        }
+      },
+      { idempotent: true, maxInFlightRequests: 1 },
+    );
+    expect(acked).toHaveLength(60);
+    await cluster.restart(leader);
+    await waitFor(`node ${leader} back in the ISR`, async () => (await partitionState(topic, 0, observer)).isr.length === 3, { timeoutMs: 45_000, intervalMs: 500 });
+    const hw = await highWatermark(topic, 0);
+    expect(hw).toBe(60);
+    await waitFor(`${topic}-0 identical on every node`, async () => {
+      const logs = await Promise.all([1, 2, 3].map((id) => logBytes(id, topic, 0)));
+      return logs.every((b) => b.equals(logs[0]!));
+    }, { timeoutMs: 15_000, intervalMs: 300 });
+  });
+});
