@@ -1067,7 +1067,13 @@ export class PartitionLog {
    */
   async truncateTo(offset: number): Promise<void> {
     this.checkWritable();
-    if (offset >= this._logEndOffset) return;
+    if (offset >= this._logEndOffset) {
+      // As Kafka: the epoch cache is truncated even so. A leader that assigned an epoch at its
+      // log end and lost leadership before appending holds an entry the new leader lacks.
+      this.epochCache.truncateFromEnd(offset);
+      await this.epochCache.flushed();
+      return;
+    }
     if (offset < this.segments[0]!.baseOffset) return this.truncateFullyAndStartAt(offset);
     this.mutating = 'truncateTo';
     try {

@@ -36,3 +36,9 @@ export function advertisedBrokers(image: MetadataImage, listenerName: string): A
   }
   return out.sort((a, b) => a.nodeId - b.nodeId);
 }
+
+/** The partition's leader and leader epoch as the image has them ({-1, -1} when unknown). */
+export function leaderHint(image: MetadataImage, topic: string, partition: number): { leaderId: number; leaderEpoch: number } {
+  const reg = image.topicByName(topic)?.partitions.get(partition);
+  return reg === undefined ? { leaderId: -1, leaderEpoch: -1 } : { leaderId: reg.leader, leaderEpoch: reg.leaderEpoch };
+}
