@@ -7,8 +7,10 @@
 // (min.insync.replicas=2, a topic config) are down. In order:
 // 1. bad input on the healthy topic: Produce with acks=2 and acks=-2 answers INVALID_REQUIRED_ACKS
 //    and appends nothing; a replica Fetch (replica id ≥ 0) from a broker that is not a replica
-//    (node 4) or not a broker at all (99) answers no error and no records (Kafka: "Empty records
-//    will be returned for this partition"), and changes neither the ISR nor the high watermark;
+//    (node 4) or not a broker at all (99) gets no records: NOT_LEADER_OR_FOLLOWER without a
+//    current leader epoch, UNKNOWN_LEADER_EPOCH with the current one (Kafka 3.5+'s
+//    Partition.followerReplicaOrThrow; older Kafka answered no error and empty records), and
+//    changes neither the ISR nor the high watermark;
 // 2. NOT_ENOUGH_REPLICAS_AFTER_APPEND, made deterministic: one follower killed (ISR 2 = min ISR,
 //    acks=-1 works), the other SIGSTOPped; an acks=-1 produce is appended (ISR 2 when it arrives),
 //    waits for the stopped follower until the ISR shrinks to the leader (replica.lag.time.max.ms,
@@ -128,7 +130,7 @@ describe.skipIf(!process.env.REPLICATION_READY)('replication: min.insync.replica
   }
 
   /** A replica Fetch (v12: replica id in the body) of partition 0 from offset 0 at the leader. */
-  async function replicaFetch(replicaId: number) {
+  async function replicaFetch(replicaId: number, currentLeaderEpoch: number) {
     const port = cluster.node(leader).clientPort;
     const version = await negotiate(port, ApiKey.Fetch, 12, 12);
     const r = await withClient(port, (c) =>
@@ -141,7 +143,7 @@ describe.skipIf(!process.env.REPLICATION_READY)('replication: min.insync.replica
         isolationLevel: 0,
         sessionId: 0,
         sessionEpoch: -1,
-        topics: [{ topic: TOPIC, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+        topics: [{ topic: TOPIC, partitions: [{ partition: 0, currentLeaderEpoch, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
         forgottenTopicsData: [],
         rackId: '',
       }),
@@ -149,7 +151,7 @@ describe.skipIf(!process.env.REPLICATION_READY)('replication: min.insync.replica
     return { top: r.errorCode, p: r.responses[0]?.partitions[0] };
   }
 
-  it('a topic on nodes 1,2,3 with min.insync.replicas=2: ISR of 3, acks=-1 works; acks=2 / acks=-2 are INVALID_REQUIRED_ACKS; a replica Fetch from a non-replica gets no records and changes nothing', async () => {
+  it('a topic on nodes 1,2,3 with min.insync.replicas=2: ISR of 3, acks=-1 works; acks=2 / acks=-2 are INVALID_REQUIRED_ACKS and append nothing', async () => {
     const states = await createReplicatedTopic(cluster, 5, TOPIC, { partitions: 1, replicationFactor: 3, assignments: [ASSIGNMENT], configs: { 'min.insync.replicas': '2' } });
     expect(states[0]!.replicas).toEqual(ASSIGNMENT);
     leader = states[0]!.leader;
@@ -168,17 +170,33 @@ describe.skipIf(!process.env.REPLICATION_READY)('replication: min.insync.replica
     }
     expect(await hw(), 'nothing appended by the invalid acks').toBe(before);
 
-    for (const replicaId of [4, 99]) {
-      const { top, p } = await replicaFetch(replicaId);
-      expect(top, `replica Fetch from ${replicaId}: top-level error`).toBe(ErrorCode.NONE);
-      expect(p, `replica Fetch from ${replicaId}: a partition answer`).toBeDefined();
-      expect(p!.errorCode, `replica Fetch from ${replicaId}: ${errorName(p!.errorCode)}`).toBe(ErrorCode.NONE);
-      expect(p!.records === null || p!.records.length === 0, `replica Fetch from ${replicaId} got ${p!.records?.length} bytes of records`).toBe(true);
-    }
     const after = await partitionStates(cluster, leader, TOPIC);
     expect(after[0]!.isr, showStates(after)).toEqual(ASSIGNMENT);
     expect(await hw()).toBe(before);
     expect(await produceOk(['healthy-2'], -1)).toBe(2);
+  });
+
+  it('a replica Fetch from a non-replica (node 4, id 99) gets no records: NOT_LEADER_OR_FOLLOWER without a current leader epoch, UNKNOWN_LEADER_EPOCH with it; ISR and HW unchanged', async () => {
+    const before = await hw();
+    const states = await partitionStates(cluster, leader, TOPIC);
+    const epoch = states[0]!.leaderEpoch;
+    for (const replicaId of [4, 99]) {
+      for (const [currentLeaderEpoch, expected] of [
+        [-1, ErrorCode.NOT_LEADER_OR_FOLLOWER],
+        [epoch, ErrorCode.UNKNOWN_LEADER_EPOCH],
+      ] as const) {
+        const what = `replica Fetch from ${replicaId} with current leader epoch ${currentLeaderEpoch}`;
+        const { top, p } = await replicaFetch(replicaId, currentLeaderEpoch);
+        expect(top, `${what}: top-level error`).toBe(ErrorCode.NONE);
+        expect(p, `${what}: a partition answer`).toBeDefined();
+        expect(p!.errorCode, `${what}: ${errorName(p!.errorCode)}`).toBe(expected);
+        expect(p!.records === null || p!.records.length === 0, `${what} got ${p!.records?.length} bytes of records`).toBe(true);
+      }
+    }
+    const after = await partitionStates(cluster, leader, TOPIC);
+    expect(after[0]!.isr, showStates(after)).toEqual(ASSIGNMENT);
+    expect(await hw()).toBe(before);
+    expect(await produceOk(['after-replica-fetch'], -1)).toBe(before);
   });
 
   it('NOT_ENOUGH_REPLICAS_AFTER_APPEND: one follower dead (ISR 2 = min ISR), the other stopped; an acks=-1 produce is appended, then the ISR shrinks under it', async () => {
