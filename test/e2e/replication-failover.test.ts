@@ -18,6 +18,11 @@
 //    (test/support/log-checker.ts) is sound (CRCs, contiguous offsets, index, leader-epoch
 //    checkpoint agreeing with the batches), ends exactly at the high watermark (ListOffsets latest
 //    at the leader) and is batch for batch identical to the others (offsets, epochs, CRCs).
+// 6. a divergent tail, made deterministic: on a second topic both followers are SIGSTOPped (after
+//    their parked fetches were answered), the leader appends acks=1 records nobody fetches and is
+//    killed; the followers resume, one becomes leader (higher epoch) and takes acks=-1 writes at
+//    the same offsets; the old leader, restarted, truncates its tail (diverging epoch) and ends up
+//    with the new leader's batches: identical replicas, and the acks=1 tail is never readable.
 // Timings (recovery, records acknowledged, duplicates) are printed at the end.
 //
 // Guarded by REPLICATION_READY until replication lands on main (then the guard goes).
@@ -26,8 +31,9 @@ import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type ClusterHandle } from '../support/cluster.js';
 import { kcatConsume, kcatMetadata, kcatPath } from '../support/kcat.js';
-import { compareReplicas } from '../support/log-checker.js';
-import { createReplicatedTopic, dataDirs, partitionStates, showStates, stableHighWatermarks, waitForPartitions, type PartitionState } from '../support/replication.js';
+import { ErrorCode } from '../../wire/errors.js';
+import { compareReplicas, readPartitionLog } from '../support/log-checker.js';
+import { createReplicatedTopic, dataDirs, errorName, listLatest, partitionStates, rawProduce, showStates, stableHighWatermarks, waitForPartitions, type PartitionState } from '../support/replication.js';
 import { sleep, topicName, waitFor, withTimeout } from '../support/util.js';
 
 const NODES = 3;
@@ -41,6 +47,7 @@ const REJOIN_BOUND_MS = 60_000;
 const PER_SEND = 10;
 const MAX_SENDS_PER_PARTITION = 3_000;
 const SEND_PAUSE_MS = 15;
+const REPLICA_FETCH_WAIT_MAX_MS = 500;
 
 const TOPIC = topicName('repl-failover');
 
@@ -54,6 +61,14 @@ let cluster: ClusterHandle;
 const timings: Record<string, number | string> = {};
 let initial: PartitionState[] = [];
 let killed = -1;
+
+/** High watermarks asked at each partition's (live) leader. */
+async function highWatermarksOfLive(): Promise<Map<number, number>> {
+  const via = cluster.live()[0]!.id;
+  const out = new Map<number, number>();
+  for (const p of await partitionStates(cluster, via, TOPIC)) out.set(p.partition, (await listLatest(cluster, p.leader, TOPIC, p.partition)).offset);
+  return out;
+}
 
 /** The producer side: one sequential send loop per partition; what was acknowledged, in order. */
 class Load {
@@ -258,6 +273,12 @@ describe.skipIf(!process.env.REPLICATION_READY)('replication: kill -9 of a parti
   });
 
   it('the killed node restarts, truncates, catches up and rejoins: kcat -L -J shows ISR 3 for every partition on every node', async () => {
+    // What the dead node holds beyond the survivors' high watermarks (it must drop that on restart).
+    const hwsBefore = await highWatermarksOfLive();
+    for (let p = 0; p < PARTITIONS; p++) {
+      const r = await readPartitionLog(cluster.node(killed).spec.dataDir, TOPIC, p, { allowTornTail: true });
+      timings[`killed node, partition ${p}: log end before restart / survivors' HW`] = `${r.logEndOffset} / ${hwsBefore.get(p)}`;
+    }
     const t0 = Date.now();
     await cluster.restart(killed);
     timings['restart: ApiVersions answered (ms)'] = Date.now() - t0;
@@ -311,5 +332,66 @@ describe.skipIf(!process.env.REPLICATION_READY)('replication: kill -9 of a parti
     expect(total).toBe([...hws.values()].reduce((s, x) => s + x, 0));
     expect(total, 'every acknowledged record is below the high watermark').toBeGreaterThanOrEqual(load.ackedCount());
     timings['records compared on disk per replica'] = total;
+  });
+  it('a divergent tail: the old leader\'s acks=1 records that no follower fetched are truncated on its restart (diverging epoch); the new leader\'s log wins', async () => {
+    const topic = topicName('repl-diverge');
+    const ps = await createReplicatedTopic(cluster, cluster.live()[0]!.id, topic, { partitions: 1, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } });
+    const old = ps[0]!;
+    const followers = old.replicas.filter((id) => id !== old.leader);
+    const produce = async (id: number, values: string[], acks: number) => {
+      const r = await rawProduce(cluster, id, topic, 0, values, acks, { timeoutMs: 15_000 });
+      expect(r.errorCode, `acks=${acks} at node ${id}: ${errorName(r.errorCode)} ${r.errorMessage ?? ''}`).toBe(ErrorCode.NONE);
+      return r.baseOffset;
+    };
+    for (let i = 0; i < 5; i++) expect(await produce(old.leader, [`base-${2 * i}`, `base-${2 * i + 1}`], -1)).toBe(2 * i);
+    const pids = followers.map((id) => cluster.node(id).broker.pid!);
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    try {
+      // Parked follower fetches are answered (empty) within replica.fetch.wait.max.ms; the stopped
+      // followers send no new ones, so nothing appended from now on reaches them.
+      await sleep(REPLICA_FETCH_WAIT_MAX_MS * 3);
+      for (let i = 0; i < 5; i++) expect(await produce(old.leader, [`tail-${i}`], 1)).toBe(10 + i);
+      await cluster.kill9(old.leader);
+    } finally {
+      for (const pid of pids) process.kill(pid, 'SIGCONT');
+    }
+    const dead = await readPartitionLog(cluster.node(old.leader).spec.dataDir, topic, 0, { allowTornTail: true });
+    expect(dead.logEndOffset, 'the dead leader holds the acks=1 tail').toBe(15);
+    const t0 = Date.now();
+    const moved = await waitForPartitions(cluster, topic, (x) => followers.includes(x[0]!.leader) && !x[0]!.isr.includes(old.leader), {
+      what: `a new leader among ${followers} for ${topic}`,
+      timeoutMs: 40_000,
+    });
+    timings['divergent tail: kill until a new leader (ms)'] = Date.now() - t0;
+    const nu = moved[0]!;
+    expect(nu.leaderEpoch).toBeGreaterThan(old.leaderEpoch);
+    // The new leader's HW reaches its log end (10: it never had the tail) once the other follower fetches.
+    const hwNew = await waitFor('the new leader\'s high watermark at 10', async () => {
+      const o = (await listLatest(cluster, nu.leader, topic, 0)).offset;
+      if (o > 10) throw Object.assign(new Error(`HW ${o} > 10`), { hw: o });
+      return o === 10 ? o : undefined;
+    }, { timeoutMs: 10_000 });
+    expect(hwNew, 'the new leader never had the tail').toBe(10);
+    for (let i = 0; i < 3; i++) expect(await produce(nu.leader, [`new-${i}`], -1)).toBe(10 + i);
+
+    await cluster.restart(old.leader);
+    await waitForPartitions(cluster, topic, (x) => x[0]!.isr.length === 3, { what: `${topic}: the old leader back in the ISR`, timeoutMs: REJOIN_BOUND_MS });
+    timings['divergent tail: kill until the old leader rejoined (ms)'] = Date.now() - t0;
+    const upTo = (await stableHighWatermarks(cluster, nu.leader, topic)).get(0)!;
+    expect(upTo).toBe(13);
+    await waitFor(
+      'the 3 replicas of the diverged partition identical, ending at 13',
+      async () => {
+        const c = await compareReplicas(dataDirs(cluster), topic, 0, upTo, { requireEpochCache: true });
+        const problems = [...c.problems, ...c.reports.filter((x) => x.logEndOffset !== upTo).map((x) => `${x.dir} ends at ${x.logEndOffset}`)];
+        if (problems.length > 0) throw new Error(problems.join('\n'));
+        const epochs = c.reports[0]!.batches.map((b) => b.partitionLeaderEpoch);
+        if (epochs.slice(-3).some((e) => e !== nu.leaderEpoch)) throw new Error(`the last 3 batches carry epochs ${epochs.slice(-3)}, expected ${nu.leaderEpoch}`);
+        return true;
+      },
+      { timeoutMs: 15_000, intervalMs: 1_000 },
+    );
+    const values = (await kcatConsume(cluster.bootstraps, topic, { strict: false, timeoutMs: 30_000 })).map((r) => r.value!.toString('utf8'));
+    expect(values).toEqual([...Array.from({ length: 10 }, (_, i) => `base-${i}`), 'new-0', 'new-1', 'new-2']);
   });
 });
