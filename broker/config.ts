@@ -69,6 +69,10 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   { name: 'log.cleanup.policy', type: 'list', default: 'delete' },
   { name: 'compression.type', type: 'string', default: 'producer' },
   { name: 'unclean.leader.election.enable', type: 'boolean', default: 'false' },
+  { name: 'auto.leader.rebalance.enable', type: 'boolean', default: 'true', readOnly: true },
+  { name: 'leader.imbalance.check.interval.seconds', type: 'long', default: '300', readOnly: true },
+  // Declared with Kafka's default; as in KRaft, not used (a ZooKeeper-mode controller gate).
+  { name: 'leader.imbalance.per.broker.percentage', type: 'int', default: '10', readOnly: true },
   { name: 'offsets.topic.num.partitions', type: 'int', default: '50' },
   { name: 'offsets.topic.replication.factor', type: 'int', default: '3' },
   { name: 'transaction.state.log.num.partitions', type: 'int', default: '50' },

@@ -28,6 +28,8 @@ import type { Partition } from './partition.js';
 const FETCH_VERSION = 15;
 const UNDEFINED_EPOCH = -1;
 const UNDEFINED_OFFSET = -1;
+/** Retry delay while the leader has not applied the metadata we act on. */
+const LEADER_CATCH_UP_BACKOFF_MS = 100;
 
 export interface ReplicaFetcherSettings {
   readonly localId: number;
@@ -104,6 +106,7 @@ class LeaderFetcher {
   private running = false;
   private stopped = false;
   private wake: (() => void) | null = null;
+  private round = 0;
 
   constructor(
     private readonly leaderId: number,
@@ -154,7 +157,7 @@ class LeaderFetcher {
   private async run(): Promise<void> {
     while (!this.stopped && this.partitions.size > 0) {
       const now = this.s.nowMs();
-      const ready = [...this.partitions.values()].filter((st) => st.delayedUntilMs <= now);
+      const ready = this.rotate([...this.partitions.values()].filter((st) => st.delayedUntilMs <= now));
       if (ready.length === 0) {
         const next = Math.min(...[...this.partitions.values()].map((st) => st.delayedUntilMs));
         await this.sleep(next - now);
@@ -178,9 +181,10 @@ class LeaderFetcher {
         await this.sleep(this.s.backoffMs);
         continue;
       }
+      const asked = new Map(ready.map((st) => [`${st.partition.topicId}:${st.partition.index}`, st]));
       for (const t of res.responses) {
         for (const d of t.partitions) {
-          const st = ready.find((r) => r.partition.topicId === t.topicId && r.partition.index === d.partitionIndex);
+          const st = asked.get(`${t.topicId}:${d.partitionIndex}`);
           if (st === undefined || this.partitions.get(key(st.partition)) !== st) continue;
           const step = st.busy.then(() => this.handle(st, d));
           st.busy = step.catch(() => undefined);
@@ -188,6 +192,16 @@ class LeaderFetcher {
         }
       }
     }
+  }
+
+  /**
+   * Starts each request at another partition: the leader fills the response in request order
+   * and only the first partition may exceed its share, so a fixed order would starve the last.
+   */
+  private rotate(ready: FetchState[]): FetchState[] {
+    if (ready.length < 2) return ready;
+    const start = this.round++ % ready.length;
+    return [...ready.slice(start), ...ready.slice(0, start)];
   }
 
   private request(ready: readonly FetchState[]): FetchRequest {
@@ -257,6 +271,12 @@ class LeaderFetcher {
           p.onTruncated();
           return;
         }
+        case ErrorCode.UNKNOWN_TOPIC_ID:
+        case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+        case ErrorCode.UNKNOWN_LEADER_EPOCH:
+          // The leader's metadata is behind ours (a new topic, a new epoch): it catches up soon.
+          st.delayedUntilMs = this.s.nowMs() + Math.min(this.s.backoffMs, LEADER_CATCH_UP_BACKOFF_MS);
+          return;
         default:
           this.logger.debug({ topic: p.topic, partition: p.index, errorCode: d.errorCode }, 'replica fetch partition error; backing off');
           st.delayedUntilMs = this.s.nowMs() + this.s.backoffMs;

@@ -373,10 +373,11 @@ export class PartitionLog {
   /**
    * Records that `epoch` starts at `startOffset` (makeLeader: the new leader epoch at the log end
    * offset), with Kafka's assign rules (conflicting later entries are removed). Negative epochs
-   * (no leader epoch) are ignored.
+   * (no leader epoch) are ignored. Throws KafkaStorageError when the log is offline or closed.
    */
   assignLeaderEpoch(epoch: number, startOffset: number): void {
     this.throwIfOffline();
+    if (this.closed) throw new KafkaStorageError(`log ${this.topic}-${this.partition} is closed`);
     if (epoch < 0) return;
     if (!Number.isSafeInteger(startOffset) || startOffset < 0) throw new RangeError(`invalid leader epoch start offset ${startOffset}`);
     this.epochCache.assign(epoch, startOffset);

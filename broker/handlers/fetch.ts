@@ -19,7 +19,7 @@ import { ErrorCode } from '../../wire/errors.js';
 import { FINAL_EPOCH, type RequestedPartition, type SessionPartition } from '../fetch-session.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 import type { FollowerFetch, ReadOutcome } from '../replica-manager.js';
-import { leaderHint } from './common.js';
+import { leaderHint, nodeEndpointsOf } from './common.js';
 import { specVersions } from './versions.js';
 
 type PartitionData = FetchResponse['responses'][number]['partitions'][number];
@@ -155,7 +155,7 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
       errorCode: ErrorCode.NONE,
       sessionId: session?.id ?? 0,
       responses: [...byTopic.values()],
-      nodeEndpoints: v >= 16 ? endpointsOf(ctx, hinted) : [],
+      nodeEndpoints: v >= 16 ? nodeEndpointsOf(image, ctx.listenerName, hinted) : [],
     };
   },
   errorResponse(_req, errorCode) {
@@ -205,17 +205,6 @@ function addLeaderHint(ctx: RequestContext, t: Target, r: ReadOutcome, data: Par
   const hint = leaderHint(ctx.services.image(), t.topic, t.partition);
   data.currentLeader = hint;
   if (hint.leaderId >= 0) hinted.add(hint.leaderId);
-}
-
-function endpointsOf(ctx: RequestContext, ids: ReadonlySet<number>): NonNullable<FetchResponse['nodeEndpoints']> {
-  const image = ctx.services.image();
-  const out: NonNullable<FetchResponse['nodeEndpoints']> = [];
-  for (const id of ids) {
-    const b = image.broker(id);
-    const ep = b?.listeners.find((l) => l.name === ctx.listenerName) ?? b?.listeners[0];
-    if (b && ep) out.push({ nodeId: id, host: ep.host, port: ep.port, rack: b.rack ?? null });
-  }
-  return out;
 }
 
 /** Parks until any of the partitions may have new data, or `maxWaitMs` passes. */

@@ -102,3 +102,90 @@ describe('replication on 3 nodes', () => {
     await waitFor(`node ${follower} back in the ISR`, async () => (await partitionState(topic, 0, observer)).isr.includes(follower), { timeoutMs: 30_000, intervalMs: 250 });
   });
 });
+
+describe('leader failover', () => {
+  const topic = topicName('repl-failover');
+
+  it('kill -9 of the leader: acknowledged records survive, the old leader truncates and rejoins', async () => {
+    const kafka = kafkajs(cluster.bootstraps, 'repl-failover', { retries: 20, initialRetryTime: 200, maxRetryTime: 2_000 });
+    await withAdmin(kafka, (admin) =>
+      admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }], waitForLeaders: true }),
+    );
+    const { leader } = await partitionState(topic, 0);
+    const observer = [1, 2, 3].find((id) => id !== leader)!;
+    const acked: string[] = [];
+    await withProducer(
+      kafka,
+      async (producer) => {
+        for (let i = 0; i < 60; i++) {
+          if (i === 20) await cluster.kill9(leader);
+          await producer.send({ topic, acks: -1, messages: [{ value: `r${i}` }] });
+          acked.push(`r${i}`);
+        }
+      },
+      { idempotent: true, maxInFlightRequests: 1 },
+    );
+    expect(acked).toHaveLength(60);
+    await cluster.restart(leader);
+    await waitFor(`node ${leader} back in the ISR`, async () => (await partitionState(topic, 0, observer)).isr.length === 3, { timeoutMs: 45_000, intervalMs: 500 });
+    const hw = await highWatermark(topic, 0);
+    expect(hw).toBe(60);
+    await waitFor(`${topic}-0 identical on every node`, async () => {
+      const logs = await Promise.all([1, 2, 3].map((id) => logBytes(id, topic, 0)));
+      return logs.every((b) => b.equals(logs[0]!));
+    }, { timeoutMs: 15_000, intervalMs: 300 });
+  });
+});
+
+describe('requests that reach the wrong replica', () => {
+  const topic = topicName('repl-hints');
+
+  it('a follower answers NOT_LEADER_OR_FOLLOWER with the current leader and its endpoint (Produce v10+, Fetch v16+)', async () => {
+    const kafka = kafkajs(cluster.bootstraps, 'repl-hints');
+    await withAdmin(kafka, (admin) => admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }], waitForLeaders: true }));
+    const { leader } = await partitionState(topic, 0);
+    const follower = [1, 2, 3].find((id) => id !== leader && cluster.node(id).alive)!;
+    const topicId = (await cluster.metadata(leader, [topic])).topics.find((t) => t.name === topic)!.topicId;
+    const leaderPort = cluster.node(leader).clientPort;
+    await withClient(cluster.node(follower).clientPort, async (c) => {
+      const produced = await c.send(ApiKey.Produce, 11, { transactionalId: null, acks: 1, timeoutMs: 5_000, topicData: [{ name: topic, partitionData: [{ index: 0, records: null }] }] }, 5_000);
+      const pr = produced.responses[0]!.partitionResponses[0]!;
+      expect(pr.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      expect(pr.currentLeader?.leaderId).toBe(leader);
+      expect(produced.nodeEndpoints?.map((e) => e.port)).toEqual([leaderPort]);
+      const fetched = await c.send(
+        ApiKey.Fetch,
+        16,
+        { maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: '' },
+        5_000,
+      );
+      const fp = fetched.responses[0]!.partitions[0]!;
+      expect(fp.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      expect(fp.currentLeader?.leaderId).toBe(leader);
+      expect(fetched.nodeEndpoints?.map((e) => e.port)).toEqual([leaderPort]);
+    });
+  });
+
+  it('a fetch claiming to be a replica that is not assigned is refused; a diverging one gets the epoch to truncate to', async () => {
+    const { leader } = await partitionState(topic, 0);
+    const topicId = (await cluster.metadata(leader, [topic])).topics.find((t) => t.name === topic)!.topicId;
+    const fetchAs = (replicaId: number, fetchOffset: bigint, lastFetchedEpoch: number) =>
+      withClient(cluster.node(leader).clientPort, (c) =>
+        c.send(
+          ApiKey.Fetch,
+          15,
+          { replicaState: { replicaId, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: '' },
+          5_000,
+        ),
+      );
+    expect((await fetchAs(99, 0n, -1)).responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    // A replica whose log claims offsets of the current epoch the leader never wrote.
+    const epoch = (await cluster.metadata(leader, [topic])).topics.find((t) => t.name === topic)!.partitions[0]!.leaderEpoch;
+    const other = [1, 2, 3].find((id) => id !== leader)!;
+    const diverging = (await fetchAs(other, 1_000n, epoch)).responses[0]!.partitions[0]!;
+    expect(diverging.errorCode).toBe(ErrorCode.NONE);
+    expect(diverging.divergingEpoch?.epoch).toBe(epoch);
+    expect(Number(diverging.divergingEpoch?.endOffset)).toBe(0);
+    expect(diverging.records?.length ?? 0).toBe(0);
+  });
+});
