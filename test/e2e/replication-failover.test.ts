@@ -25,7 +25,6 @@
 //    with the new leader's batches: identical replicas, and the acks=1 tail is never readable.
 // Timings (recovery, records acknowledged, duplicates) are printed at the end.
 //
-// Guarded by REPLICATION_READY until replication lands on main (then the guard goes).
 
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,7 +132,7 @@ class Load {
   }
 }
 
-describe.skipIf(!process.env.REPLICATION_READY)('replication: kill -9 of a partition leader under an idempotent acks=-1 producer', { timeout: 180_000 }, () => {
+describe('replication: kill -9 of a partition leader under an idempotent acks=-1 producer', { timeout: 180_000 }, () => {
   let load: Load;
   let producer: Producer;
   let killedAt = 0;

@@ -13,7 +13,6 @@
 // 3. SIGCONT: the follower catches up and is back in the ISR within a bound (AlterPartition);
 //    acks=-1 works; the replicas on disk are identical up to the high watermark.
 //
-// Guarded by REPLICATION_READY until replication lands on main (then the guard goes).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../wire/errors.js';
@@ -28,7 +27,7 @@ const SESSION_TIMEOUT_MS = 30_000;
 const ASSIGNMENT = [1, 2, 3];
 const TOPIC = topicName('repl-isr');
 
-describe.skipIf(!process.env.REPLICATION_READY)('replication: ISR shrink by the leader after replica.lag.time.max.ms, expansion after catch-up', { timeout: 120_000 }, () => {
+describe('replication: ISR shrink by the leader after replica.lag.time.max.ms, expansion after catch-up', { timeout: 120_000 }, () => {
   let cluster: ClusterHandle;
   const timings: Record<string, number | string> = {};
   let leader = -1;

@@ -13,7 +13,6 @@
 // the order they were fed (a key always maps to one partition; idempotence keeps the order
 // across retries).
 //
-// Guarded by REPLICATION_READY until replication lands on main (then the guard goes).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type ClusterHandle } from '../support/cluster.js';
@@ -31,7 +30,7 @@ const SESSION_TIMEOUT_MS = 6_000;
 const REJOIN_BOUND_MS = 60_000;
 const TOPIC = topicName('repl-kcat');
 
-describe.skipIf(!process.env.REPLICATION_READY)('replication: kcat (librdkafka) produces and consumes while brokers restart', { timeout: 240_000 }, () => {
+describe('replication: kcat (librdkafka) produces and consumes while brokers restart', { timeout: 240_000 }, () => {
   let cluster: ClusterHandle;
   const timings: Record<string, number | string> = {};
 

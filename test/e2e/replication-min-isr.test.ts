@@ -23,7 +23,6 @@
 // 4. restart both: ISR back to 3, acks=-1 works again (raw and kafkajs), and the three replicas on
 //    disk are identical up to the high watermark (test/support/log-checker.ts).
 //
-// Guarded by REPLICATION_READY until replication lands on main (then the guard goes).
 
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,7 +60,7 @@ function kafkajsErrorTypes(err: unknown): string[] {
   return out;
 }
 
-describe.skipIf(!process.env.REPLICATION_READY)('replication: min.insync.replicas with replicas down (5 nodes, RF 3, min ISR 2)', { timeout: 180_000 }, () => {
+describe('replication: min.insync.replicas with replicas down (5 nodes, RF 3, min ISR 2)', { timeout: 180_000 }, () => {
   let cluster: ClusterHandle;
   const timings: Record<string, number | string> = {};
   let leader = -1;
