@@ -22,6 +22,12 @@
 // the aborted-transaction index of the segment they land in. The state is snapshotted
 // (producer-snapshot.ts) at every roll and at close, and rebuilt at open and after truncation
 // from the latest valid snapshot ≤ the log end plus a replay of batch headers.
+//
+// Leader epochs (leader-epoch-cache.ts): the offset each leader epoch began at, kept in
+// `leader-epoch-checkpoint`. Leader appends add the epoch they are stamped with, follower appends
+// the epochs their batches carry, makeLeader adds the new epoch at the log end; truncation trims
+// it at either end. Recovery re-adds the epochs of the batches it scans and trims entries beyond
+// the recovered log. The recovery point never passes data whose epoch entry is not yet on disk.
 
 import { promises as fsp } from 'node:fs';
 import fs from 'node:fs';
@@ -45,6 +51,7 @@ import type { LogConfig } from './config.js';
 import { KafkaStorageError, ProducerAppendError, RecordTooLargeError, UnexpectedAppendOffsetError } from './errors.js';
 import { CLEANED_SUFFIX, DELETED_SUFFIX, parseSegmentFileName, SWAP_SUFFIX } from './file-names.js';
 import { unlinkQuiet } from './fs-util.js';
+import { LeaderEpochCache, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, type EpochEndOffset, type EpochEntry } from './leader-epoch-cache.js';
 import {
   CorruptSnapshotError,
   deleteSnapshotFile,
@@ -231,6 +238,8 @@ export class PartitionLog {
   private snapshotChain: Promise<void> = Promise.resolve();
   /** Offset of the latest snapshot taken or loaded (-1 none): no second snapshot at the same offset. */
   private lastSnapshotOffset = -1;
+  /** Where each leader epoch began; replaced by the one read from the checkpoint in load(). */
+  private epochCache: LeaderEpochCache;
 
   private constructor(opts: PartitionLogOptions) {
     this.topic = opts.topic;
@@ -243,6 +252,11 @@ export class PartitionLog {
     this.tailCacheLimit = typeof tail === 'function' ? tail : () => tail;
     this._lastFlushMs = opts.clock.nowMs();
     this.producerState = new ProducerStateManager({ producerIdExpirationMs: opts.config.producerIdExpirationMs });
+    this.epochCache = new LeaderEpochCache(this.epochCacheOptions());
+  }
+
+  private epochCacheOptions(): ConstructorParameters<typeof LeaderEpochCache>[0] {
+    return { dir: this.dir, logger: this.logger, onWriteError: (err) => this.goOffline(err) };
   }
 
   /** Opens (creating if needed) and recovers the log in `opts.dir`. */
@@ -338,6 +352,46 @@ export class PartitionLog {
     return this.producerState.removeExpiredProducers(nowMs).length;
   }
 
+  // ------------------------------------------------------------------ leader epochs
+
+  /** The latest leader epoch with an entry in the leader epoch cache, -1 when none. */
+  latestEpoch(): number {
+    return this.epochCache.latestEpoch;
+  }
+
+  /**
+   * OffsetForLeaderEpoch (Kafka's UnifiedLog.endOffsetForEpoch): the largest epoch ≤ `epoch` and
+   * where it ended, the log end offset for the latest epoch; { epoch: -1, endOffset: -1 } when
+   * the cache cannot tell (no entries, `epoch` -1 or above the latest).
+   */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    const found = this.epochCache.endOffsetFor(epoch, this._logEndOffset);
+    if (found.endOffset === UNDEFINED_EPOCH_OFFSET) return { epoch: UNDEFINED_EPOCH, endOffset: UNDEFINED_EPOCH_OFFSET };
+    return found;
+  }
+
+  /**
+   * Records that `epoch` starts at `startOffset` (makeLeader: the new leader epoch at the log end
+   * offset), with Kafka's assign rules (conflicting later entries are removed). Negative epochs
+   * (no leader epoch) are ignored.
+   */
+  assignLeaderEpoch(epoch: number, startOffset: number): void {
+    this.throwIfOffline();
+    if (epoch < 0) return;
+    if (!Number.isSafeInteger(startOffset) || startOffset < 0) throw new RangeError(`invalid leader epoch start offset ${startOffset}`);
+    this.epochCache.assign(epoch, startOffset);
+  }
+
+  /** The leader epoch cache's entries, oldest first. */
+  leaderEpochEntries(): ReadonlyArray<EpochEntry> {
+    return this.epochCache.entries();
+  }
+
+  /** Appends add an epoch newer than the latest one (as Kafka's maybeAssignEpochStartOffset does for its callers). */
+  private maybeAssignEpoch(epoch: number, startOffset: number): void {
+    if (epoch >= 0 && epoch > this.epochCache.latestEpoch) this.epochCache.assign(epoch, startOffset);
+  }
+
   /**
    * Aborted transactions overlapping [fetchOffset, upperBoundOffset) for a read_committed fetch
    * (Kafka's collectAbortedTransactions): the txn indexes of the segment holding fetchOffset and
@@ -392,6 +446,7 @@ export class PartitionLog {
     if (logAppendTime) maxTimestamp = now;
     else for (const h of headers) if (h.maxTimestamp > maxTimestamp) maxTimestamp = h.maxTimestamp;
     const seg = this.maybeRollFor(batches.length, baseOffset + count - 1, baseOffset, maxTimestamp, now);
+    this.maybeAssignEpoch(leaderEpoch, baseOffset);
     const segPos = seg.size;
     let pos = 0;
     let offset = baseOffset;
@@ -513,6 +568,7 @@ export class PartitionLog {
     let pos = 0;
     for (const h of headers) {
       const size = h.batchLength + 12;
+      this.maybeAssignEpoch(h.partitionLeaderEpoch, h.baseOffset);
       seg.indexBatch(segPos + pos, size, h.baseOffset + h.lastOffsetDelta, h.maxTimestamp, this.config.indexIntervalBytes);
       if (h.producerId >= 0) {
         const marker = isControl(h.attributes) ? readEndTxnMarker(batches, pos) : undefined;
@@ -618,6 +674,9 @@ export class PartitionLog {
           if (this.offline) return;
           await old.flush();
           this.stats.fsyncs++;
+          // The epochs of the rolled data are on disk before recovery stops scanning it.
+          await this.epochCache.flushed();
+          if (this.offline) return;
           if (seg.baseOffset > this._recoveryPoint) this._recoveryPoint = seg.baseOffset;
         })
         .catch((err: unknown) => {
@@ -904,6 +963,8 @@ export class PartitionLog {
     } catch (err) {
       throw this.goOffline(err);
     }
+    await this.epochCache.flushed();
+    this.throwIfOffline();
     if (target > this._recoveryPoint) this._recoveryPoint = target;
     this._lastFlushMs = this.clock.nowMs();
   }
@@ -1026,6 +1087,7 @@ export class PartitionLog {
       const leo = removedBase === null ? offset : Math.min(offset, removedBase);
       this.logger.info({ offset, previousLogEndOffset: this._logEndOffset, logEndOffset: leo, segmentsDeleted: drop.length }, 'truncated log');
       this._logEndOffset = leo;
+      this.epochCache.truncateFromEnd(leo);
       if (this._logStartOffset > leo) this._logStartOffset = leo;
       if (this._highWatermark > leo) this._highWatermark = leo;
       if (this._recoveryPoint > leo) this._recoveryPoint = leo;
@@ -1058,6 +1120,8 @@ export class PartitionLog {
       }
       this.producerState.truncateFullyAndStartAt(offset);
       this.lastSnapshotOffset = -1;
+      await this.epochCache.clearAndFlush();
+      this.throwIfOffline();
       let seg: LogSegment;
       try {
         seg = LogSegment.create(this.dir, offset, this.config, this.clock.nowMs());
@@ -1129,6 +1193,7 @@ export class PartitionLog {
 
   /** Producer state below the log start is history (as Kafka: entries stay, their snapshots go). */
   private onLogStartOffsetIncremented(): void {
+    this.epochCache.truncateFromStart(this._logStartOffset);
     this.producerState.onLogStartOffsetIncremented(this._logStartOffset);
     this.schedulePrune();
   }
@@ -1188,6 +1253,7 @@ export class PartitionLog {
     // The producer state at the log end: the next open replays nothing.
     if (!this.offline) await this.takeSnapshot(true).catch(noop);
     await this.snapshotChain;
+    await this.epochCache.flushed();
     await this.closeHandles();
     if (this.offline) throw this.offline;
   }
@@ -1205,6 +1271,7 @@ export class PartitionLog {
     this.closed = true;
     this.dropped = true;
     await this.snapshotChain;
+    await this.epochCache.drop();
     await this.drainBarrier();
     await this.rollFlushChain.catch(noop);
     await this.closeHandles();
@@ -1216,6 +1283,7 @@ export class PartitionLog {
     this.closed = true;
     this.dropped = true;
     await this.snapshotChain;
+    await this.epochCache.drop();
     await this.drainBarrier();
     await this.rollFlushChain.catch(noop);
     await this.closeHandles();
@@ -1225,6 +1293,8 @@ export class PartitionLog {
 
   private async load(opts: PartitionLogOptions): Promise<void> {
     const config = this.config;
+    const epochs = await LeaderEpochCache.load(this.epochCacheOptions());
+    this.epochCache = epochs.cache;
     const names = await fsp.readdir(this.dir);
     const logs: number[] = [];
     const others: { name: string; baseOffset: number }[] = [];
@@ -1269,7 +1339,8 @@ export class PartitionLog {
         recover = true;
       }
       if (!recover) continue;
-      const truncated = await seg.recover(config);
+      // As Kafka's LogSegment.recover: the scanned batches re-add epochs the checkpoint lacks.
+      const truncated = await seg.recover(config, (h) => this.maybeAssignEpoch(h.partitionLeaderEpoch, h.baseOffset));
       recovered.push(seg);
       if (truncated > 0) {
         const later = segments.splice(i + 1);
@@ -1302,6 +1373,17 @@ export class PartitionLog {
     this._highWatermark = this._logStartOffset;
     this._recoveryPoint = this._logEndOffset;
 
+    // As Kafka's LogLoader: entries beyond the recovered log end and below its start are stale
+    // (the file is written after the data, and its trims are not waited for).
+    this.epochCache.truncateFromEnd(this._logEndOffset);
+    this.epochCache.truncateFromStart(this._logStartOffset);
+    if (epochs.status === 'missing' && this._logEndOffset > this._logStartOffset) {
+      this.logger.warn(
+        { rebuiltEntries: this.epochCache.entries().length },
+        'no leader epoch checkpoint for a non-empty log; leader epochs are known only from the segments recovered',
+      );
+    }
+
     // Producer state: the latest snapshot at or below the log end — and below every recovered
     // segment, whose aborted-transaction index is rebuilt by the replay — then the batch headers
     // from there to the log end.
@@ -1310,6 +1392,8 @@ export class PartitionLog {
     for (const seg of rebuilt) limit = Math.min(limit, seg.baseOffset);
     await this.replayProducerState(await this.reloadProducerState(limit), rebuilt);
     for (const seg of rebuilt) await seg.flush();
+    await this.epochCache.flushed();
+    this.throwIfOffline();
     if (this.lastSnapshotOffset !== this._logEndOffset && this._logEndOffset > this._logStartOffset) this.takeSnapshot().catch(noop);
     this.logger.info(
       {

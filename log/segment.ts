@@ -490,9 +490,10 @@ export class LogSegment {
    * Scans every batch (length, magic, CRC32C, increasing offsets), rebuilds both indexes and
    * truncates the file after the last valid batch. Returns the number of bytes truncated. The
    * aborted-transaction index is emptied (its file removed): the log rebuilds it by replaying
-   * producer state over the recovered segments.
+   * producer state over the recovered segments. `onValidBatch` sees the header of each batch
+   * kept, in order (the log re-assigns leader epochs from them, as Kafka's recovery does).
    */
-  async recover(config: LogConfig): Promise<number> {
+  async recover(config: LogConfig, onValidBatch?: (header: BatchHeader) => void): Promise<number> {
     const max = maxIndexEntries(config);
     this.offsetIndex = new OffsetIndex(this.baseOffset, max.offset);
     this.timeIndex = new TimeIndex(this.baseOffset, max.time);
@@ -522,6 +523,7 @@ export class LogSegment {
         const lastOffset = b.header.baseOffset + b.header.lastOffsetDelta;
         if (b.header.baseOffset < expected || this.cannotHold(lastOffset)) break scan;
         this.indexBatch(pos, b.size, lastOffset, b.header.maxTimestamp, config.indexIntervalBytes);
+        onValidBatch?.(b.header);
         expected = lastOffset + 1;
         pos += b.size;
       }
