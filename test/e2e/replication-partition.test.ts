@@ -76,9 +76,13 @@ class ContinuousWriter {
     return this.acked.filter((a) => a.at >= t).length;
   }
 
-  async stop(): Promise<void> {
+  requestStop(): void {
     this.stopped = true;
-    await withTimeout(this.done, 210_000, 'the writer to stop');
+  }
+
+  async stop(timeoutMs = 210_000): Promise<void> {
+    this.stopped = true;
+    await withTimeout(this.done, timeoutMs, 'the writer to stop');
   }
 }
 
@@ -107,8 +111,10 @@ describe.skipIf(!process.env.REPLICATION_READY)('replication under a network par
   }, 90_000);
 
   afterAll(async () => {
-    await writer?.stop().catch(() => undefined);
+    // A failed run may leave a send retrying: disconnect first so the writer ends promptly.
+    writer?.requestStop();
     await producer?.disconnect().catch(() => undefined);
+    await writer?.stop(20_000).catch(() => undefined);
     // eslint-disable-next-line no-console
     console.log(`replication-partition: L=${L} new leader=${newLeader} timings (ms) ${JSON.stringify(timings)}; acked ${writer?.acked.length ?? 0}, failed sends ${writer?.failed.length ?? 0}${writer?.failed.length ? ` (first: ${writer.failed[0]!.error})` : ''}`);
   });
