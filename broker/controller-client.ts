@@ -35,6 +35,9 @@ import type { BrokerHeartbeatRequest } from '../wire/generated/messages/broker-h
 import type { BrokerHeartbeatResponse } from '../wire/generated/messages/broker-heartbeat-response.js';
 import type { BrokerRegistrationRequest } from '../wire/generated/messages/broker-registration-request.js';
 import type { BrokerRegistrationResponse } from '../wire/generated/messages/broker-registration-response.js';
+import type { ElectLeadersRequest } from '../wire/generated/messages/elect-leaders-request.js';
+import type { ElectLeadersResponse } from '../wire/generated/messages/elect-leaders-response.js';
+import { electLeadersErrorResponse } from './controller/elect-leaders.js';
 import { ErrorCode, errorMessage } from '../wire/errors.js';
 import { ZERO_UUID } from '../wire/primitives.js';
 import type { QuorumController } from './controller/quorum-controller.js';
@@ -48,6 +51,8 @@ export interface ControllerClient {
   alterConfigs(resources: readonly AlterConfigsResource[], validateOnly: boolean): Promise<AlterConfigsResourceResult[]>;
   incrementalAlterConfigs(resources: readonly IncrementalAlterConfigsResource[], validateOnly: boolean): Promise<AlterConfigsResourceResult[]>;
   allocateProducerIds(brokerId: number, brokerEpoch: number): Promise<AllocateProducerIdsResult>;
+  /** ElectLeaders (key 43) as the active controller answers it (REQUEST_TIMED_OUT when none does in time). */
+  electLeaders(electionType: number, topicPartitions: ElectLeadersRequest['topicPartitions'], timeoutMs?: number): Promise<ElectLeadersResponse>;
 }
 
 /** No active controller answered within the call's timeout. */
@@ -87,6 +92,7 @@ const VERSIONS = {
   brokerHeartbeat: 1,
   alterPartition: 3,
   describeQuorum: 2,
+  electLeaders: 2,
 } as const;
 
 const timedOut = (what: string) => `no active controller answered ${what} in time`;
@@ -336,6 +342,32 @@ export class QuorumControllerClient implements ControllerClient {
     } catch (err) {
       if (!(err instanceof ControllerUnavailableError)) throw err;
       return resources.map((r) => ({ resourceType: r.resourceType, resourceName: r.resourceName, errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: timedOut('IncrementalAlterConfigs') }));
+    }
+  }
+
+  async electLeaders(electionType: number, topicPartitions: ElectLeadersRequest['topicPartitions'], timeoutMs?: number): Promise<ElectLeadersResponse> {
+    const t = this.timeout(timeoutMs);
+    const deadline = Date.now() + t;
+    const body: ElectLeadersRequest = {
+      electionType,
+      topicPartitions: topicPartitions === null ? null : topicPartitions.map((x) => ({ topic: x.topic, partitions: [...x.partitions] })),
+      timeoutMs: t,
+    };
+    try {
+      const { res, from } = await this.call(
+        ApiKey.ElectLeaders,
+        VERSIONS.electLeaders,
+        body,
+        t,
+        (r) => r.errorCode === ErrorCode.NOT_CONTROLLER,
+        (c) => c.electLeaders(body, VERSIONS.electLeaders),
+      );
+      if (res.replicaElectionResults.some((x) => x.partitionResult.some((p) => p.errorCode === ErrorCode.NONE))) await this.caughtUp(from, deadline);
+      return { throttleTimeMs: 0, errorCode: res.errorCode ?? ErrorCode.NONE, replicaElectionResults: res.replicaElectionResults };
+    } catch (err) {
+      if (!(err instanceof ControllerUnavailableError)) throw err;
+      this.opts.logger.warn({ err: err.message }, 'ElectLeaders: no active controller');
+      return electLeadersErrorResponse(body, ErrorCode.REQUEST_TIMED_OUT, timedOut('ElectLeaders'));
     }
   }
 

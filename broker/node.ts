@@ -237,6 +237,7 @@ export class BrokerNode {
         retryBackoffMs: Math.max(20, config.int('controller.quorum.retry.backoff.ms')),
       });
       this.controllerClient = controllerClient;
+      replicaManager.startReplication({ brokerEpoch: () => this.lifecycle?.epoch ?? -1, image: () => quorum.image, controller: controllerClient });
       const controller = controllerClient;
       const handlers = brokerHandlers();
       const internalTopics = new InternalTopics({ config, controller, image: () => quorum.image, logger: logger.child({ mod: 'internal-topics' }) });
@@ -337,6 +338,7 @@ export class BrokerNode {
     this.groupCoordinator = null;
     this.txnCoordinator?.stop();
     this.txnCoordinator = null;
+    this.replicaManager?.stopReplication();
     await this.server?.close(SHUTDOWN_GRACE_MS);
     this.server = null;
     this.controllerClient?.close();

@@ -2,17 +2,36 @@
 // image says, the high watermark, the requests parked on it (acks=-1 produce waiting for the
 // high watermark, fetches waiting for data), and the transaction verifications in progress
 // (per producer: the appends waiting behind one, and its verification guard).
+//
+// As leader it tracks every follower's fetch state (Kafka's `Replica`): its log end offset (the
+// offset it fetches from) and when it was last caught up, which decide the high watermark (the
+// smallest log end offset over the ISR) and ISR membership. An ISR change asked of the
+// controller is pending until the image (or the AlterPartition answer) carries it; meanwhile the
+// high watermark counts the larger of the two sets (Kafka's "maximal ISR"), so it never advances
+// on a member that is only on its way in, nor forgets one on its way out.
 import type { PartitionLog } from '../log/partition-log.js';
 
 export interface ReplicaState {
-  /** Log end offset the replica last reported (fetch offset of its last fetch). */
+  /** Log end offset the replica last reported (the fetch offset of its last fetch); -1 unknown. */
   logEndOffset: number;
+  /** Last time the replica had everything the leader had (Kafka's lastCaughtUpTimeMs). */
   lastCaughtUpTimeMs: number;
+  /** The leader's end offset and the time at the replica's previous fetch. */
+  lastFetchLeaderLogEndOffset: number;
+  lastFetchTimeMs: number;
 }
 
 interface HighWatermarkWaiter {
   readonly offset: number;
   readonly resolve: () => void;
+}
+
+export interface PartitionRegistrationView {
+  leader: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  replicas: readonly number[];
+  isr: readonly number[];
 }
 
 export class Partition {
@@ -21,6 +40,12 @@ export class Partition {
   leaderId = -1;
   replicas: readonly number[] = [];
   isr: readonly number[] = [];
+  /** min.insync.replicas of the topic: acks=-1 needs an ISR at least this large. */
+  minInsyncReplicas = 1;
+  /** The ISR asked of the controller and not yet confirmed, or null. */
+  pendingIsr: readonly number[] | null = null;
+  /** Log end offset when this broker became leader in the current epoch (ISR expansion needs followers past it). */
+  leaderEpochStartOffset = -1;
   /** Offset up to which appended bytes are in the file (readable); trails the log's LEO while writes are queued. */
   writtenEndOffset: number;
   readonly followers = new Map<number, ReplicaState>();
@@ -49,21 +74,54 @@ export class Partition {
     return this.log.highWatermark;
   }
 
-  /** Applies leadership and ISR from the metadata image. */
-  updateRegistration(reg: { leader: number; leaderEpoch: number; partitionEpoch: number; replicas: readonly number[]; isr: readonly number[] }, nowMs: number): void {
-    const becameLeader = reg.leader === this.localId && (this.leaderId !== this.localId || reg.leaderEpoch !== this.leaderEpoch);
+  /** ISR members and those being added: the set the high watermark waits for. */
+  get maximalIsr(): readonly number[] {
+    if (this.pendingIsr === null) return this.isr;
+    const out = [...this.isr];
+    for (const r of this.pendingIsr) if (!out.includes(r)) out.push(r);
+    return out;
+  }
+
+  /**
+   * Applies leadership and ISR from the metadata image. Returns 'leader' when this broker just
+   * became leader (or got a new leader epoch), 'follower' when it just became a follower of a
+   * (new) leader or epoch, null when its role did not change.
+   */
+  updateRegistration(reg: PartitionRegistrationView, nowMs: number): 'leader' | 'follower' | null {
+    const roleChanged = reg.leader !== this.leaderId || reg.leaderEpoch !== this.leaderEpoch;
+    const becameLeader = reg.leader === this.localId && roleChanged;
+    // An AlterPartition answer may be ahead of the image; an image behind it changes nothing.
+    const staleIsr = !roleChanged && reg.partitionEpoch < this.partitionEpoch;
     this.leaderId = reg.leader;
     this.leaderEpoch = reg.leaderEpoch;
-    this.partitionEpoch = reg.partitionEpoch;
     this.replicas = reg.replicas;
-    this.isr = reg.isr;
+    if (!staleIsr) {
+      if (reg.partitionEpoch !== this.partitionEpoch) this.pendingIsr = null;
+      this.partitionEpoch = reg.partitionEpoch;
+      this.isr = reg.isr;
+    }
     if (becameLeader) {
+      this.pendingIsr = null;
       this.followers.clear();
       for (const r of reg.replicas) {
-        if (r !== this.localId) this.followers.set(r, { logEndOffset: -1, lastCaughtUpTimeMs: nowMs });
+        if (r !== this.localId) this.followers.set(r, { logEndOffset: -1, lastCaughtUpTimeMs: nowMs, lastFetchLeaderLogEndOffset: -1, lastFetchTimeMs: nowMs });
       }
+      this.leaderEpochStartOffset = this.log.logEndOffset;
+    } else {
+      for (const r of reg.replicas) {
+        if (r !== this.localId && !this.followers.has(r)) {
+          this.followers.set(r, { logEndOffset: -1, lastCaughtUpTimeMs: nowMs, lastFetchLeaderLogEndOffset: -1, lastFetchTimeMs: nowMs });
+        }
+      }
+      for (const r of [...this.followers.keys()]) if (!reg.replicas.includes(r)) this.followers.delete(r);
+    }
+    if (!this.isLeader) {
+      this.pendingIsr = null;
+      if (roleChanged) this.abortHighWatermarkWaiters();
     }
     this.maybeAdvanceHighWatermark();
+    if (!roleChanged) return null;
+    return becameLeader ? 'leader' : 'follower';
   }
 
   /** Called when appended bytes reached the file. */
@@ -73,14 +131,55 @@ export class Partition {
     this.notifyData();
   }
 
+  /** The log was truncated (follower divergence, full truncation): the written end follows it down. */
+  onTruncated(): void {
+    this.writtenEndOffset = this.log.logEndOffset;
+  }
+
   /**
-   * High watermark = the smallest log end offset over the ISR (the leader counts its written
-   * end offset). A quorum of one advances it on every local write.
+   * A follower fetched from `fetchOffset` (its log end offset). Kafka's updateFetchState: it is
+   * caught up now if it asked for everything the leader had; caught up as of its previous fetch
+   * if it asked for at least what the leader had then.
+   */
+  updateFollowerFetchState(replicaId: number, fetchOffset: number, nowMs: number): ReplicaState | undefined {
+    const f = this.followers.get(replicaId);
+    if (f === undefined) return undefined;
+    const leaderEnd = this.writtenEndOffset;
+    if (fetchOffset >= leaderEnd) f.lastCaughtUpTimeMs = Math.max(f.lastCaughtUpTimeMs, nowMs);
+    else if (fetchOffset >= f.lastFetchLeaderLogEndOffset) f.lastCaughtUpTimeMs = Math.max(f.lastCaughtUpTimeMs, f.lastFetchTimeMs);
+    f.logEndOffset = fetchOffset;
+    f.lastFetchLeaderLogEndOffset = leaderEnd;
+    f.lastFetchTimeMs = nowMs;
+    this.maybeAdvanceHighWatermark();
+    return f;
+  }
+
+  /** ISR members (other than the leader) that have not been caught up for `maxLagMs`. */
+  outOfSyncReplicas(nowMs: number, maxLagMs: number): number[] {
+    const out: number[] = [];
+    for (const id of this.isr) {
+      if (id === this.localId) continue;
+      const f = this.followers.get(id);
+      if (f === undefined || nowMs - f.lastCaughtUpTimeMs > maxLagMs) out.push(id);
+    }
+    return out;
+  }
+
+  /** A follower outside the ISR has caught up with the high watermark and this epoch's start: it may join. */
+  canJoinIsr(replicaId: number): boolean {
+    if (!this.isLeader || this.maximalIsr.includes(replicaId)) return false;
+    const f = this.followers.get(replicaId);
+    return f !== undefined && f.logEndOffset >= this.log.highWatermark && f.logEndOffset >= this.leaderEpochStartOffset;
+  }
+
+  /**
+   * High watermark = the smallest log end offset over the (maximal) ISR, the leader counting
+   * its written end offset. A quorum of one advances it on every local write.
    */
   maybeAdvanceHighWatermark(): void {
     if (!this.isLeader) return;
     let hw = this.writtenEndOffset;
-    for (const id of this.isr) {
+    for (const id of this.maximalIsr) {
       if (id === this.localId) continue;
       const f = this.followers.get(id);
       hw = Math.min(hw, f ? Math.max(f.logEndOffset, 0) : 0);

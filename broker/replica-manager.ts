@@ -19,7 +19,10 @@ import type { MetadataImage } from '../kraft/image.js';
 import { ErrorCode } from '../wire/errors.js';
 import { isControl, isTransactional, scanBatches } from '../wire/record-batch.js';
 import type { BrokerConfig } from './config.js';
+import { AlterPartitionSender, type AlterPartitionChannel } from './alter-partition-sender.js';
+import { PeerPool } from './coordinator/peers.js';
 import { Partition } from './partition.js';
+import { ReplicaFetcherManager } from './replica-fetcher.js';
 import { effectiveTopicConfig } from './topic-config.js';
 
 export interface AppendOutcome {
@@ -38,6 +41,25 @@ export interface ReadOutcome {
   records: Buffer | null;
   /** read_committed reads that returned records: aborted transactions overlapping them; else null. */
   abortedTransactions: AbortedTxn[] | null;
+  /** Follower fetches whose log diverges from the leader's: the largest epoch and its end offset both logs agree on. */
+  divergingEpoch?: { epoch: number; endOffset: number };
+}
+
+/** What a follower's fetch says about itself (Fetch v12+ last_fetched_epoch, v15+ replica_state). */
+export interface FollowerFetch {
+  readonly replicaId: number;
+  /** The follower's broker epoch, -1 when not sent. */
+  readonly replicaEpoch: number;
+  /** The epoch of the follower's last batch, -1 when not sent. */
+  readonly lastFetchedEpoch: number;
+}
+
+/** What replication needs besides the logs (set once the controller channel exists). */
+export interface ReplicationContext {
+  /** This broker's epoch (its registration with the controller), -1 before it registered. */
+  brokerEpoch(): number;
+  image(): MetadataImage;
+  readonly controller: AlterPartitionChannel;
 }
 
 /** Fetch/ListOffsets isolation levels. */
@@ -66,6 +88,11 @@ export type LeadershipListener = (event: { topic: string; partition: number; isL
 
 export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
+  private replication: ReplicationContext | null = null;
+  private fetchers: ReplicaFetcherManager | null = null;
+  private peers: PeerPool | null = null;
+  private isrSender: AlterPartitionSender | null = null;
+  private isrTimer: NodeJS.Timeout | null = null;
   private readonly leadershipListeners = new Set<LeadershipListener>();
   private applied: Promise<void> = Promise.resolve();
   private appliedOffset = -1;
@@ -78,6 +105,85 @@ export class ReplicaManager {
     private readonly logger: Logger,
     private readonly nowMs: () => number,
   ) {}
+
+  /**
+   * Starts replication: replica fetchers for the partitions this broker follows, and the ISR
+   * checks of those it leads (shrink every replica.lag.time.max.ms / 2, expand on fetch).
+   * Before this, every hosted partition acts on its own (tests, tools).
+   */
+  startReplication(ctx: ReplicationContext): void {
+    const { config, localId } = this;
+    this.replication = ctx;
+    const controllerNames = new Set(config.list('controller.listener.names').map((n) => n.toUpperCase()));
+    const listenerName = config.get('inter.broker.listener.name') ?? config.listeners.find((l) => !controllerNames.has(l.name))?.name ?? 'PLAINTEXT';
+    this.peers = new PeerPool({ image: ctx.image, listenerName, clientId: `broker-${localId}-replica-fetcher`, logger: this.logger.child({ sub: 'fetcher-peers' }) });
+    const peers = this.peers;
+    this.fetchers = new ReplicaFetcherManager({
+      localId,
+      brokerEpoch: ctx.brokerEpoch,
+      peer: (id) => peers.get(id),
+      fetchMaxBytes: config.int('replica.fetch.max.bytes'),
+      responseMaxBytes: config.int('replica.fetch.response.max.bytes'),
+      minBytes: config.int('replica.fetch.min.bytes'),
+      maxWaitMs: config.int('replica.fetch.wait.max.ms'),
+      backoffMs: config.int('replica.fetch.backoff.ms'),
+      socketTimeoutMs: config.int('replica.socket.timeout.ms'),
+      logger: this.logger.child({ sub: 'replica-fetcher' }),
+      nowMs: this.nowMs,
+    });
+    this.isrSender = new AlterPartitionSender({
+      localId,
+      brokerEpoch: ctx.brokerEpoch,
+      image: ctx.image,
+      channel: ctx.controller,
+      timeoutMs: config.int('request.timeout.ms'),
+      logger: this.logger.child({ sub: 'isr' }),
+      onIsrUpdated: (p) => p.maybeAdvanceHighWatermark(),
+    });
+    const lagMs = config.int('replica.lag.time.max.ms');
+    this.isrTimer = setInterval(() => this.shrinkIsrs(lagMs), Math.max(50, Math.floor(lagMs / 2)));
+    this.isrTimer.unref();
+    for (const p of this.partitions.values()) if (!p.isLeader && p.leaderId >= 0) this.fetchers.follow(p);
+  }
+
+  /** Stops fetching and ISR changes (shutdown). */
+  stopReplication(): void {
+    if (this.isrTimer !== null) clearInterval(this.isrTimer);
+    this.isrTimer = null;
+    this.fetchers?.close();
+    this.isrSender?.close();
+    this.peers?.close();
+    this.fetchers = null;
+    this.isrSender = null;
+    this.peers = null;
+  }
+
+  /** Kafka's maybeShrinkIsr: ISR members not caught up for replica.lag.time.max.ms leave it. */
+  private shrinkIsrs(lagMs: number): void {
+    const sender = this.isrSender;
+    if (sender === null) return;
+    const now = this.nowMs();
+    for (const p of this.partitions.values()) {
+      if (!p.isLeader || p.pendingIsr !== null) continue;
+      const out = p.outOfSyncReplicas(now, lagMs);
+      if (out.length === 0) continue;
+      const newIsr = p.isr.filter((r) => !out.includes(r));
+      this.logger.info({ topic: p.topic, partition: p.index, outOfSync: out, isr: p.isr, newIsr, highWatermark: p.highWatermark }, 'shrinking ISR');
+      sender.submit(p, newIsr);
+    }
+  }
+
+  /** Kafka's maybeExpandIsr: a follower that caught up joins the ISR (if its registration is current). */
+  private maybeExpandIsr(p: Partition, follower: FollowerFetch): void {
+    const ctx = this.replication;
+    if (ctx === null || this.isrSender === null || !p.canJoinIsr(follower.replicaId)) return;
+    const reg = ctx.image().broker(follower.replicaId);
+    if (reg === undefined || reg.fenced || reg.inControlledShutdown) return;
+    if (follower.replicaEpoch >= 0 && reg.epoch !== follower.replicaEpoch) return;
+    const newIsr = [...p.isr, follower.replicaId];
+    this.logger.info({ topic: p.topic, partition: p.index, replica: follower.replicaId, isr: p.isr, newIsr }, 'expanding ISR');
+    this.isrSender.submit(p, newIsr);
+  }
 
   onLeadershipChange(listener: LeadershipListener): () => void {
     this.leadershipListeners.add(listener);
@@ -154,10 +260,25 @@ export class ReplicaManager {
           p.topicId = topic.id;
           p.log.updateConfig(logConfig);
         }
+        p.minInsyncReplicas = Number(effectiveTopicConfig('min.insync.replicas', image.topicConfigs(TOPIC_CONFIG_KEY(topic.name)), this.config));
         const wasLeader = p.isLeader;
-        const oldEpoch = p.leaderEpoch;
-        p.updateRegistration(reg, now);
-        if (p.isLeader !== wasLeader || (p.isLeader && p.leaderEpoch !== oldEpoch)) {
+        // A follower's fetch step in progress (an append, a truncation) ends before it leads.
+        if (reg.leader === this.localId && !wasLeader && this.fetchers !== null) await this.fetchers.unfollow(p);
+        const role = p.updateRegistration(reg, now);
+        if (role === 'leader') {
+          p.onTruncated();
+          p.leaderEpochStartOffset = p.log.logEndOffset;
+          try {
+            p.log.assignLeaderEpoch(p.leaderEpoch, p.log.logEndOffset);
+          } catch (err) {
+            this.logger.error({ err, topic: topic.name, partition: index }, 'recording the leader epoch failed');
+          }
+          this.logger.info({ topic: topic.name, partition: index, leaderEpoch: p.leaderEpoch, logEndOffset: p.log.logEndOffset, highWatermark: p.highWatermark, isr: p.isr }, 'leading partition');
+        } else if (role === 'follower' && this.fetchers !== null) {
+          if (p.leaderId >= 0) this.fetchers.follow(p);
+          else await this.fetchers.unfollow(p);
+        }
+        if (p.isLeader !== wasLeader || (p.isLeader && role === 'leader')) {
           this.emitLeadership({ topic: topic.name, partition: index, isLeader: p.isLeader, leaderEpoch: p.leaderEpoch, deleted: false });
         }
       }
@@ -165,6 +286,7 @@ export class ReplicaManager {
     for (const [key, p] of this.partitions) {
       if (wanted.has(key)) continue;
       this.partitions.delete(key);
+      await this.fetchers?.unfollow(p);
       const wasLeader = p.isLeader;
       p.leaderId = -1;
       if (wasLeader) this.emitLeadership({ topic: p.topic, partition: p.index, isLeader: false, leaderEpoch: p.leaderEpoch, deleted: true });
@@ -212,9 +334,8 @@ export class ReplicaManager {
       // (With a producer id the log's producer checks refuse them the same way.)
       if (origin === 'client' && isControl(b.header.attributes)) return failedAppend(ErrorCode.INVALID_RECORD, 'Clients are not allowed to write control records');
     }
-    const minIsr = Number(this.config.get('min.insync.replicas'));
-    if (acks === -1 && p.isr.length < Math.min(minIsr, p.replicas.length)) {
-      return failedAppend(ErrorCode.NOT_ENOUGH_REPLICAS);
+    if (acks === -1 && p.isr.length < p.minInsyncReplicas) {
+      return failedAppend(ErrorCode.NOT_ENOUGH_REPLICAS, `the ISR has ${p.isr.length} replicas, fewer than min.insync.replicas ${p.minInsyncReplicas}`);
     }
     const first = scan.batches[0]!.header;
     const pid = first.producerId;
@@ -256,7 +377,9 @@ export class ReplicaManager {
     if (acks === -1) {
       const reached = await p.waitForHighWatermark(appended.lastOffset + 1, timeoutMs);
       if (!reached) return failedAppend(ErrorCode.REQUEST_TIMED_OUT);
-      if (p.highWatermark < appended.lastOffset + 1) return failedAppend(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      if (!p.isLeader || p.highWatermark < appended.lastOffset + 1) return failedAppend(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      // Kafka's checkEnoughReplicasReachOffset: replicated, but to fewer replicas than asked.
+      if (p.maximalIsr.length < p.minInsyncReplicas) return failedAppend(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND);
     }
     return result;
   }
@@ -324,8 +447,10 @@ export class ReplicaManager {
 
   /**
    * Reads whole batches from `fetchOffset`, never past the high watermark for read_uncommitted
-   * consumers (replicaId < 0), the last stable offset for read_committed ones (with the aborted
-   * transactions overlapping what is returned), or past the written end for followers.
+   * consumers, the last stable offset for read_committed ones (with the aborted transactions
+   * overlapping what is returned), or past the written end for followers. A follower's fetch
+   * first checks that its log agrees with ours (last_fetched_epoch: else the diverging epoch is
+   * answered, without records) and then records its position (high watermark, ISR expansion).
    */
   async read(
     topic: string,
@@ -333,7 +458,7 @@ export class ReplicaManager {
     fetchOffset: number,
     maxBytes: number,
     minOneBatch: boolean,
-    replicaId: number,
+    follower: FollowerFetch | null,
     currentLeaderEpoch: number,
     isolationLevel = READ_UNCOMMITTED,
   ): Promise<ReadOutcome> {
@@ -350,10 +475,25 @@ export class ReplicaManager {
     if (currentLeaderEpoch >= 0 && currentLeaderEpoch < p.leaderEpoch) return empty(ErrorCode.FENCED_LEADER_EPOCH);
     if (currentLeaderEpoch > p.leaderEpoch) return empty(ErrorCode.UNKNOWN_LEADER_EPOCH);
     if (!p.isLeader) return empty(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    if (follower !== null) {
+      if (!p.followers.has(follower.replicaId)) return empty(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      if (follower.lastFetchedEpoch >= 0) {
+        // Kafka's validateFetchOffsetAndMaybeGetDivergingEpoch.
+        const ours = p.log.endOffsetForEpoch(follower.lastFetchedEpoch);
+        if (ours.epoch < follower.lastFetchedEpoch || ours.endOffset < fetchOffset) {
+          return { ...empty(ErrorCode.NONE), records: EMPTY, divergingEpoch: { epoch: ours.epoch, endOffset: ours.endOffset } };
+        }
+      }
+    }
+    if (fetchOffset < p.log.logStartOffset || fetchOffset > p.writtenEndOffset) return empty(ErrorCode.OFFSET_OUT_OF_RANGE);
+    if (follower !== null) {
+      p.updateFollowerFetchState(follower.replicaId, fetchOffset, this.nowMs());
+      this.maybeExpandIsr(p, follower);
+    }
     const hw = p.highWatermark;
     const lso = p.log.lastStableOffset;
-    const readCommitted = replicaId < 0 && isolationLevel === READ_COMMITTED;
-    const upTo = replicaId >= 0 ? p.writtenEndOffset : readCommitted ? lso : hw;
+    const readCommitted = follower === null && isolationLevel === READ_COMMITTED;
+    const upTo = follower !== null ? p.writtenEndOffset : readCommitted ? lso : hw;
     const outcome = (records: Buffer, aborted: AbortedTxn[] | null): ReadOutcome => ({
       errorCode: ErrorCode.NONE,
       highWatermark: hw,
@@ -362,7 +502,6 @@ export class ReplicaManager {
       records,
       abortedTransactions: aborted,
     });
-    if (fetchOffset < p.log.logStartOffset || fetchOffset > p.writtenEndOffset) return empty(ErrorCode.OFFSET_OUT_OF_RANGE);
     if (fetchOffset >= upTo || maxBytes <= 0) return outcome(EMPTY, null);
     try {
       const r = await p.log.read(fetchOffset, maxBytes, upTo, minOneBatch);

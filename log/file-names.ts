@@ -4,6 +4,7 @@
 //   00000000000000000000.timeindex  sparse time index
 //   00000000000000000000.txnindex   aborted transactions whose ABORT marker is in the segment (only when there are any)
 //   00000000000000000000.snapshot   producer state at that offset (producer-snapshot.ts)
+//   leader-epoch-checkpoint        where each leader epoch began (leader-epoch-cache.ts)
 //   *.deleted                      a segment file waiting for file.delete.delay.ms before being unlinked
 //   *.cleaned, *.swap              leftovers of an interrupted compaction (deleted at open)
 // Partition directories are `<topic>-<partition>`; a deleted partition becomes

@@ -373,10 +373,11 @@ export class PartitionLog {
   /**
    * Records that `epoch` starts at `startOffset` (makeLeader: the new leader epoch at the log end
    * offset), with Kafka's assign rules (conflicting later entries are removed). Negative epochs
-   * (no leader epoch) are ignored.
+   * (no leader epoch) are ignored. Throws KafkaStorageError when the log is offline or closed.
    */
   assignLeaderEpoch(epoch: number, startOffset: number): void {
     this.throwIfOffline();
+    if (this.closed) throw new KafkaStorageError(`log ${this.topic}-${this.partition} is closed`);
     if (epoch < 0) return;
     if (!Number.isSafeInteger(startOffset) || startOffset < 0) throw new RangeError(`invalid leader epoch start offset ${startOffset}`);
     this.epochCache.assign(epoch, startOffset);
@@ -1067,7 +1068,13 @@ export class PartitionLog {
    */
   async truncateTo(offset: number): Promise<void> {
     this.checkWritable();
-    if (offset >= this._logEndOffset) return;
+    if (offset >= this._logEndOffset) {
+      // As Kafka: the epoch cache is truncated even so. A leader that assigned an epoch at its
+      // log end and lost leadership before appending holds an entry the new leader lacks.
+      this.epochCache.truncateFromEnd(offset);
+      await this.epochCache.flushed();
+      return;
+    }
     if (offset < this.segments[0]!.baseOffset) return this.truncateFullyAndStartAt(offset);
     this.mutating = 'truncateTo';
     try {

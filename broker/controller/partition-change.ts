@@ -1,17 +1,22 @@
 // Partition leadership and ISR changes, as pure functions of the image (Kafka's
 // `PartitionChangeBuilder` and `ReplicationControlManager.generateLeaderAndIsrUpdates`, without
-// eligible leader replicas, reassignments or unclean elections — `unclean.leader.election.enable`
-// is off):
+// eligible leader replicas or reassignments):
 //
 // - Election: the current leader stays if it is in the target ISR and acceptable; otherwise the
 //   first replica (in replica order) that is in the target ISR and acceptable; otherwise no
 //   leader (-1). Acceptable = registered, unfenced and not in controlled shutdown, except the
 //   broker being removed (never) and the broker being unfenced (always).
+// - `election: 'preferred'` (ElectLeaders type 0, auto rebalancing): the first replica if it is
+//   in the target ISR and acceptable; else the current leader if it still is; else the first
+//   other replica that is (Kafka's `electPreferredLeader`).
+// - `election: 'unclean'` (ElectLeaders type 1): as the default; when no ISR member can lead,
+//   the first acceptable replica outside the ISR leads, the ISR becomes just that replica and the
+//   leader recovery state RECOVERING (data written only to the old ISR may be lost).
 // - ISR: the target ISR replaces the current one when it differs, but never with an empty ISR:
 //   removing the last member leaves the ISR as it is and the partition leaderless, so that
 //   replica is re-elected (cleanly) when it comes back.
 // - A change that changes nothing yields no record.
-import { NO_LEADER, NO_LEADER_CHANGE, type MetadataImage, type PartitionRegistration } from '../../kraft/image.js';
+import { LEADER_RECOVERING, NO_LEADER, NO_LEADER_CHANGE, type MetadataImage, type PartitionRegistration } from '../../kraft/image.js';
 import { partitionChangeRecord, type ApiMessageAndVersion, type PartitionChangeRecord } from '../../kraft/records.js';
 
 export function sameReplicas(a: readonly number[], b: readonly number[]): boolean {
@@ -26,16 +31,36 @@ export interface PartitionChangeInput {
   isAcceptableLeader(brokerId: number): boolean;
   /** Leader recovery state to set (default: keep). */
   readonly targetLeaderRecoveryState?: number;
+  /** How to pick the leader (default: keep the current one while it may lead). */
+  readonly election?: 'preferred' | 'unclean';
+}
+
+function electLeader(c: PartitionChangeInput): { leader: number; unclean: boolean } {
+  const { current, targetIsr } = c;
+  const valid = (r: number) => targetIsr.includes(r) && c.isAcceptableLeader(r);
+  const clean = (leader: number) => ({ leader, unclean: false });
+  if (c.election === 'preferred') {
+    const preferred = current.replicas[0];
+    if (preferred !== undefined && valid(preferred)) return clean(preferred);
+    if (current.leader >= 0 && valid(current.leader)) return clean(current.leader);
+    return clean(current.replicas.slice(1).find(valid) ?? NO_LEADER);
+  }
+  if (current.leader >= 0 && valid(current.leader)) return clean(current.leader);
+  const fromIsr = current.replicas.find(valid);
+  if (fromIsr !== undefined) return clean(fromIsr);
+  if (c.election === 'unclean') {
+    const any = current.replicas.find((r) => c.isAcceptableLeader(r));
+    if (any !== undefined) return { leader: any, unclean: true };
+  }
+  return clean(NO_LEADER);
 }
 
 /** The PartitionChangeRecord that moves `current` to the target, or null when nothing changes. */
 export function buildPartitionChange(c: PartitionChangeInput): PartitionChangeRecord | null {
-  const { current, targetIsr } = c;
-  const valid = (r: number) => targetIsr.includes(r) && c.isAcceptableLeader(r);
-  let leader = current.leader;
-  if (!(current.leader >= 0 && valid(current.leader))) {
-    leader = current.replicas.find(valid) ?? NO_LEADER;
-  }
+  const { current } = c;
+  const { leader, unclean } = electLeader(c);
+  const targetIsr = unclean ? [leader] : c.targetIsr;
+  const targetLeaderRecoveryState = unclean ? LEADER_RECOVERING : c.targetLeaderRecoveryState;
   const record: PartitionChangeRecord = { topicId: c.topicId, partitionId: c.partitionId, leader: NO_LEADER_CHANGE };
   let changed = false;
   if (leader !== current.leader) {
@@ -46,8 +71,8 @@ export function buildPartitionChange(c: PartitionChangeInput): PartitionChangeRe
     record.isr = [...targetIsr];
     changed = true;
   }
-  if (c.targetLeaderRecoveryState !== undefined && c.targetLeaderRecoveryState !== current.leaderRecoveryState) {
-    record.leaderRecoveryState = c.targetLeaderRecoveryState;
+  if (targetLeaderRecoveryState !== undefined && targetLeaderRecoveryState !== current.leaderRecoveryState) {
+    record.leaderRecoveryState = targetLeaderRecoveryState;
     changed = true;
   }
   return changed ? record : null;

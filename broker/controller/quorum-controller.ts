@@ -8,6 +8,12 @@
 // On becoming active it bootstraps an empty cluster (metadata.version) and gives every
 // registered broker a fresh session; on losing leadership it stops its timers.
 //
+// Automatic leader rebalancing (KRaft's periodic `maybeBalancePartitionLeaders`): with
+// `auto.leader.rebalance.enable` (default true) the active controller, every
+// `leader.imbalance.check.interval.seconds` (default 300, at least 1), elects the preferred
+// replica of every partition whose first replica is in the ISR and active but does not lead
+// (./elect-leaders.ts); a run that stops at 1000 elections runs again at once.
+//
 // Requests and responses are the wire structs of each API, so the broker's forwarding client
 // (broker/controller-client.ts) can call these methods in-process when the active controller is
 // local, and over the controller listener otherwise, with the same results.
@@ -45,12 +51,15 @@ import type { DeleteTopicsRequest } from '../../wire/generated/messages/delete-t
 import type { DeleteTopicsResponse } from '../../wire/generated/messages/delete-topics-response.js';
 import type { DescribeQuorumRequest } from '../../wire/generated/messages/describe-quorum-request.js';
 import type { DescribeQuorumResponse } from '../../wire/generated/messages/describe-quorum-response.js';
+import type { ElectLeadersRequest } from '../../wire/generated/messages/elect-leaders-request.js';
+import type { ElectLeadersResponse } from '../../wire/generated/messages/elect-leaders-response.js';
 import type { IncrementalAlterConfigsRequest } from '../../wire/generated/messages/incremental-alter-configs-request.js';
 import type { IncrementalAlterConfigsResponse } from '../../wire/generated/messages/incremental-alter-configs-response.js';
 import { randomUuid, ZERO_UUID } from '../../wire/primitives.js';
 import type { BrokerConfig } from '../config.js';
 import { validateTopicConfig } from '../topic-config.js';
 import { decideAlterPartition } from './alter-partition.js';
+import { balancePartitionLeaders, decideElectLeaders, electLeadersErrorResponse } from './elect-leaders.js';
 import { BrokerSessions, decideHeartbeat, decideRegistration, fenceBrokerRecords } from './brokers.js';
 
 export interface QuorumControllerOptions {
@@ -67,6 +76,8 @@ export interface QuorumControllerOptions {
   readonly localBrokerId?: number | null;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 type Decide<T> = (image: MetadataImage) => { records: readonly ApiMessageAndVersion[]; result: T };
 
 export class QuorumController {
@@ -75,6 +86,10 @@ export class QuorumController {
   private readonly logger: Logger;
   private fenceTimer: NodeJS.Timeout | null = null;
   private fencing = false;
+  private balanceTimer: NodeJS.Timeout | null = null;
+  /** Rebalancing runs in this active period (auto.leader.rebalance.enable). */
+  private balanceArmed = false;
+  private balancing = false;
   private stopped = false;
   private readonly unsubscribe: () => void;
 
@@ -106,11 +121,53 @@ export class QuorumController {
     }
     const every = Math.max(100, Math.min(1000, Math.floor(this.sessions.sessionTimeoutMs / 3)));
     this.fenceTimer = setInterval(() => void this.fenceExpired(), every);
+    this.balanceArmed = this.opts.config.bool('auto.leader.rebalance.enable');
+    if (this.balanceArmed) this.scheduleBalance(this.balanceIntervalMs());
   }
 
   private onInactive(): void {
     if (this.fenceTimer !== null) clearInterval(this.fenceTimer);
     this.fenceTimer = null;
+    this.balanceArmed = false;
+    if (this.balanceTimer !== null) clearTimeout(this.balanceTimer);
+    this.balanceTimer = null;
+  }
+
+  /**
+   * `leader.imbalance.check.interval.seconds` in ms (Kafka: a long of seconds, at least 1); at
+   * most a timer's range (~24.8 days), since Node fires longer timeouts at once.
+   */
+  private balanceIntervalMs(): number {
+    const seconds = this.opts.config.int('leader.imbalance.check.interval.seconds');
+    return Math.min(MAX_TIMER_MS, Math.max(1, Number.isFinite(seconds) ? seconds : 300) * 1000);
+  }
+
+  private scheduleBalance(delayMs: number): void {
+    if (this.balanceTimer !== null) clearTimeout(this.balanceTimer);
+    this.balanceTimer = setTimeout(() => {
+      this.balanceTimer = null;
+      void this.balanceLeaders();
+    }, delayMs);
+    this.balanceTimer.unref?.();
+  }
+
+  /** One rebalancing run; the next one follows after the interval (at once when it stopped at its bound). */
+  private async balanceLeaders(): Promise<void> {
+    if (this.balancing || !this.isActive()) return;
+    this.balancing = true;
+    let more = false;
+    try {
+      more = await this.quorum.runExclusive((image) => {
+        const r = balancePartitionLeaders(image);
+        if (r.records.length > 0) this.logger.info({ elections: r.records.length, more: r.more }, 'moving partition leadership back to preferred replicas');
+        return { records: r.records, result: r.more };
+      });
+    } catch (err) {
+      if (!(err instanceof NotControllerError)) this.logger.error({ err }, 'balancing partition leaders failed');
+    } finally {
+      this.balancing = false;
+    }
+    if (this.balanceArmed && this.isActive()) this.scheduleBalance(more ? 0 : this.balanceIntervalMs());
   }
 
   private async fenceExpired(): Promise<void> {
@@ -199,6 +256,18 @@ export class QuorumController {
         return { records: d.records, result: d.response };
       },
       () => ({ throttleTimeMs: 0, errorCode: ErrorCode.NOT_CONTROLLER, topics: [] }),
+    );
+  }
+
+  /** ElectLeaders (key 43): preferred or unclean elections (./elect-leaders.ts). */
+  electLeaders(req: ElectLeadersRequest, version: number): Promise<ElectLeadersResponse> {
+    return this.decide(
+      (image) => {
+        const d = decideElectLeaders(image, req, version);
+        if (d.records.length > 0) this.logger.info({ elections: d.records.length, electionType: req.electionType ?? 0 }, 'ElectLeaders changes partition leadership');
+        return { records: d.records, result: d.response };
+      },
+      () => electLeadersErrorResponse(req, ErrorCode.NOT_CONTROLLER),
     );
   }
 

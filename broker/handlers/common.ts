@@ -36,3 +36,20 @@ export function advertisedBrokers(image: MetadataImage, listenerName: string): A
   }
   return out.sort((a, b) => a.nodeId - b.nodeId);
 }
+
+/** The partition's leader and leader epoch as the image has them ({-1, -1} when unknown). */
+export function leaderHint(image: MetadataImage, topic: string, partition: number): { leaderId: number; leaderEpoch: number } {
+  const reg = image.topicByName(topic)?.partitions.get(partition);
+  return reg === undefined ? { leaderId: -1, leaderEpoch: -1 } : { leaderId: reg.leader, leaderEpoch: reg.leaderEpoch };
+}
+
+/** The endpoints on `listenerName` of the brokers `ids` (the node_endpoints of KIP-951 answers). */
+export function nodeEndpointsOf(image: MetadataImage, listenerName: string, ids: Iterable<number>): AdvertisedBroker[] {
+  const out: AdvertisedBroker[] = [];
+  for (const id of ids) {
+    const b = image.broker(id);
+    const ep = b?.listeners.find((l) => l.name === listenerName) ?? b?.listeners[0];
+    if (b && ep) out.push({ nodeId: id, host: ep.host, port: ep.port, rack: b.rack ?? null });
+  }
+  return out;
+}

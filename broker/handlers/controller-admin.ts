@@ -1,6 +1,6 @@
 // The admin and discovery APIs as the controller listener serves them (Kafka's ControllerApis):
-// brokers forward CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs and
-// IncrementalAlterConfigs here (broker/controller-client.ts); the active controller decides and
+// brokers forward CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs,
+// IncrementalAlterConfigs and ElectLeaders here (broker/controller-client.ts); the active controller decides and
 // answers once the records are committed, any other controller answers NOT_CONTROLLER per item.
 // ApiVersions lists the controller listener's APIs; DescribeCluster describes the controllers
 // (endpoint type 2, as `--bootstrap-controller` tools ask) or the registered brokers (type 1).
@@ -17,10 +17,13 @@ import type { DeleteTopicsRequest } from '../../wire/generated/messages/delete-t
 import type { DeleteTopicsResponse } from '../../wire/generated/messages/delete-topics-response.js';
 import type { DescribeClusterRequest } from '../../wire/generated/messages/describe-cluster-request.js';
 import type { DescribeClusterResponse } from '../../wire/generated/messages/describe-cluster-response.js';
+import type { ElectLeadersRequest } from '../../wire/generated/messages/elect-leaders-request.js';
+import type { ElectLeadersResponse } from '../../wire/generated/messages/elect-leaders-response.js';
 import type { IncrementalAlterConfigsRequest } from '../../wire/generated/messages/incremental-alter-configs-request.js';
 import type { IncrementalAlterConfigsResponse } from '../../wire/generated/messages/incremental-alter-configs-response.js';
 import { ZERO_UUID } from '../../wire/primitives.js';
 import { ErrorCode } from '../../wire/errors.js';
+import { electLeadersErrorResponse } from '../controller/elect-leaders.js';
 import type { ControllerServices } from '../controller/services.js';
 import { defineHandler } from '../handler.js';
 import { apiVersionRanges } from '../router.js';
@@ -92,6 +95,18 @@ export const controllerCreatePartitions = defineHandler<CreatePartitionsRequest,
   },
   errorResponse(req, errorCode) {
     return { throttleTimeMs: 0, results: req.topics.map((t) => ({ name: t.name, errorCode, errorMessage: null })) };
+  },
+});
+
+export const controllerElectLeaders = defineHandler<ElectLeadersRequest, ElectLeadersResponse, ControllerServices>({
+  apiKey: ApiKey.ElectLeaders,
+  name: 'ElectLeaders',
+  ...specVersions(ApiKey.ElectLeaders),
+  handle(ctx, req) {
+    return ctx.services.controller.electLeaders(req, ctx.apiVersion);
+  },
+  errorResponse(req, errorCode) {
+    return electLeadersErrorResponse(req, errorCode);
   },
 });
 

@@ -15,6 +15,7 @@ import {
   controllerCreateTopics,
   controllerDeleteTopics,
   controllerDescribeCluster,
+  controllerElectLeaders,
   controllerIncrementalAlterConfigs,
 } from './controller-admin.js';
 import { describeQuorum } from './describe-quorum.js';
@@ -31,6 +32,7 @@ const ALL: ReadonlyArray<HandlerDef<any, any, ControllerServices>> = [
   controllerAlterConfigs,
   controllerCreatePartitions,
   controllerIncrementalAlterConfigs,
+  controllerElectLeaders,
   vote,
   beginQuorumEpoch,
   endQuorumEpoch,

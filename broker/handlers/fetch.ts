@@ -6,7 +6,11 @@
 // isolation_level 1 (read_committed, v4+) stops at the last stable offset and lists the aborted
 // transactions overlapping the returned batches; every response carries the real last stable
 // offset. A long poll wakes when the high watermark or the last stable offset moves (markers).
-// Not yet: follower fetches (replica id ≥ 0) are served from the written end for replication (issue 6).
+// Followers (replica id ≥ 0: v0–14 replica_id, v15+ replica_state) read up to the leader's
+// written end; their fetch offset is their log end offset (high watermark, ISR), and a
+// last_fetched_epoch the leader's log does not agree with is answered with the diverging epoch.
+// NOT_LEADER_OR_FOLLOWER and FENCED_LEADER_EPOCH carry the current leader (v12+) and its
+// endpoint (v16+), so clients can skip a metadata round trip.
 import { ApiKey } from '../../wire/generated/api.js';
 import type { FetchRequest } from '../../wire/generated/messages/fetch-request.js';
 import type { FetchResponse } from '../../wire/generated/messages/fetch-response.js';
@@ -14,6 +18,8 @@ import { ZERO_UUID } from '../../wire/primitives.js';
 import { ErrorCode } from '../../wire/errors.js';
 import { FINAL_EPOCH, type RequestedPartition, type SessionPartition } from '../fetch-session.js';
 import { defineHandler, type RequestContext } from '../handler.js';
+import type { FollowerFetch, ReadOutcome } from '../replica-manager.js';
+import { leaderHint, nodeEndpointsOf } from './common.js';
 import { specVersions } from './versions.js';
 
 type PartitionData = FetchResponse['responses'][number]['partitions'][number];
@@ -26,6 +32,7 @@ interface Target {
   fetchOffset: number;
   maxBytes: number;
   currentLeaderEpoch: number;
+  lastFetchedEpoch: number;
   /** Error found while resolving the request (unknown topic), answered without reading. */
   error: number;
   session: SessionPartition | null;
@@ -63,6 +70,7 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
     const image = services.image();
     const v = ctx.apiVersion;
     const replicaId = v >= 15 ? (req.replicaState?.replicaId ?? -1) : (req.replicaId ?? -1);
+    const replicaEpoch = v >= 15 ? Number(req.replicaState?.replicaEpoch ?? -1n) : -1;
     const requested: RequestedPartition[] = [];
     const unresolved: Target[] = [];
     for (const t of req.topics) {
@@ -75,6 +83,7 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
           fetchOffset: Number(p.fetchOffset),
           maxBytes: p.partitionMaxBytes,
           currentLeaderEpoch: p.currentLeaderEpoch ?? -1,
+          lastFetchedEpoch: p.lastFetchedEpoch ?? -1,
         };
         if (!topic) unresolved.push({ ...base, error: v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, session: null });
         else requested.push(base);
@@ -92,7 +101,13 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
     }
     const incremental = resolution.kind === 'incremental';
     const targets: Target[] = [
-      ...resolution.partitions.map((p) => ({ ...p, error: ErrorCode.NONE, session: 'lastHighWatermark' in p ? (p as SessionPartition) : null })),
+      // (Sessions do not keep last_fetched_epoch; followers here fetch without a session.)
+      ...resolution.partitions.map((p) => ({
+        ...p,
+        lastFetchedEpoch: 'lastFetchedEpoch' in p ? Number(p.lastFetchedEpoch) : -1,
+        error: ErrorCode.NONE,
+        session: 'lastHighWatermark' in p ? (p as SessionPartition) : null,
+      })),
       ...unresolved,
     ];
     const maxWait = Math.min(Math.max(req.maxWaitMs, 0), MAX_WAIT_CAP_MS);
@@ -101,12 +116,13 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
 
     const deadline = services.nowMs() + maxWait;
     const isolationLevel = v >= 4 ? (req.isolationLevel ?? 0) : 0;
-    let result = await readAll(ctx, targets, responseMaxBytes, replicaId, isolationLevel);
+    const follower = replicaId >= 0 ? { replicaId, replicaEpoch } : null;
+    let result = await readAll(ctx, targets, responseMaxBytes, follower, isolationLevel);
     for (let round = 0; round < 1000 && result.bytes < minBytes && !result.anyError && targets.length > 0; round++) {
       const left = deadline - services.nowMs();
       if (left <= 0 || ctx.conn.isClosed) break;
       await waitForData(ctx, targets, left);
-      result = await readAll(ctx, targets, responseMaxBytes, replicaId, isolationLevel);
+      result = await readAll(ctx, targets, responseMaxBytes, follower, isolationLevel);
     }
 
     const byTopic = new Map<string, TopicResponse>();
@@ -133,11 +149,13 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
     });
     const session = resolution.kind === 'full' || resolution.kind === 'incremental' ? resolution.session : null;
     if (session) services.fetchSessions.bump(session);
+    const hinted = result.leaderHints;
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
       sessionId: session?.id ?? 0,
       responses: [...byTopic.values()],
+      nodeEndpoints: v >= 16 ? nodeEndpointsOf(image, ctx.listenerName, hinted) : [],
     };
   },
   errorResponse(_req, errorCode) {
@@ -149,13 +167,14 @@ async function readAll(
   ctx: RequestContext,
   targets: Target[],
   responseMaxBytes: number,
-  replicaId: number,
+  follower: { replicaId: number; replicaEpoch: number } | null,
   isolationLevel: number,
-): Promise<{ parts: PartitionData[]; bytes: number; anyError: boolean }> {
+): Promise<{ parts: PartitionData[]; bytes: number; anyError: boolean; leaderHints: Set<number> }> {
   const rm = ctx.services.replicaManager;
   let remaining = responseMaxBytes;
   let bytes = 0;
   let anyError = false;
+  const leaderHints = new Set<number>();
   const parts: PartitionData[] = [];
   for (const t of targets) {
     if (t.error !== ErrorCode.NONE) {
@@ -164,14 +183,28 @@ async function readAll(
       continue;
     }
     const limit = Math.min(t.maxBytes, remaining);
-    const r = await rm.read(t.topic, t.partition, t.fetchOffset, limit, bytes === 0, replicaId, t.currentLeaderEpoch, isolationLevel);
-    if (r.errorCode !== ErrorCode.NONE) anyError = true;
+    const asFollower: FollowerFetch | null = follower === null ? null : { ...follower, lastFetchedEpoch: ctx.apiVersion >= 12 ? t.lastFetchedEpoch : -1 };
+    const r = await rm.read(t.topic, t.partition, t.fetchOffset, limit, bytes === 0, asFollower, t.currentLeaderEpoch, isolationLevel);
+    // A diverging follower must hear it now, not after a long poll.
+    if (r.errorCode !== ErrorCode.NONE || r.divergingEpoch !== undefined) anyError = true;
     const n = r.records?.length ?? 0;
     bytes += n;
     remaining = Math.max(0, remaining - n);
-    parts.push(partitionData(t.partition, r.errorCode, r.highWatermark, r.lastStableOffset, r.logStartOffset, r.records ?? Buffer.alloc(0), r.abortedTransactions));
+    const data = partitionData(t.partition, r.errorCode, r.highWatermark, r.lastStableOffset, r.logStartOffset, r.records ?? Buffer.alloc(0), r.abortedTransactions);
+    if (r.divergingEpoch !== undefined) data.divergingEpoch = { epoch: r.divergingEpoch.epoch, endOffset: BigInt(r.divergingEpoch.endOffset) };
+    addLeaderHint(ctx, t, r, data, leaderHints);
+    parts.push(data);
   }
-  return { parts, bytes, anyError };
+  return { parts, bytes, anyError, leaderHints };
+}
+
+/** v12+: who leads now, for partitions answered NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH. */
+function addLeaderHint(ctx: RequestContext, t: Target, r: ReadOutcome, data: PartitionData, hinted: Set<number>): void {
+  if (ctx.apiVersion < 12) return;
+  if (r.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER && r.errorCode !== ErrorCode.FENCED_LEADER_EPOCH) return;
+  const hint = leaderHint(ctx.services.image(), t.topic, t.partition);
+  data.currentLeader = hint;
+  if (hint.leaderId >= 0) hinted.add(hint.leaderId);
 }
 
 /** Parks until any of the partitions may have new data, or `maxWaitMs` passes. */

@@ -14,6 +14,7 @@ import { deleteGroups } from './delete-groups.js';
 import { describeGroups } from './describe-groups.js';
 import { describeLogDirs } from './describe-log-dirs.js';
 import { describeTransactions } from './describe-transactions.js';
+import { electLeaders } from './elect-leaders.js';
 import { endTxn } from './end-txn.js';
 import { fetch } from './fetch.js';
 import { findCoordinator } from './find-coordinator.js';
@@ -29,6 +30,7 @@ import { metadata } from './metadata.js';
 import { offsetCommit } from './offset-commit.js';
 import { offsetDelete } from './offset-delete.js';
 import { offsetFetch } from './offset-fetch.js';
+import { offsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { produce } from './produce.js';
 import { syncGroup } from './sync-group.js';
 import { txnOffsetCommit } from './txn-offset-commit.js';
@@ -55,6 +57,7 @@ const ALL: readonly HandlerDef[] = [
   describeConfigs,
   alterConfigs,
   initProducerId,
+  offsetForLeaderEpoch,
   addPartitionsToTxn,
   addOffsetsToTxn,
   endTxn,
@@ -62,6 +65,7 @@ const ALL: readonly HandlerDef[] = [
   txnOffsetCommit,
   describeLogDirs,
   createPartitions,
+  electLeaders,
   incrementalAlterConfigs,
   describeCluster,
   deleteGroups,

@@ -10,13 +10,16 @@
 // answers an unauthorized one), and the first of a transaction on a partition is checked with
 // the transaction coordinator (KIP-890 verification): a partition not added to the transaction
 // gets INVALID_TXN_STATE.
+// NOT_LEADER_OR_FOLLOWER carries the current leader (v10+, KIP-951) and the response that
+// leader's endpoint, so a client can retry there without a metadata round trip.
 // Not implemented: ACLs, quotas (throttle is 0), per-record errors.
 import { ApiKey } from '../../wire/generated/api.js';
 import type { ProduceRequest } from '../../wire/generated/messages/produce-request.js';
 import type { ProduceResponse } from '../../wire/generated/messages/produce-response.js';
 import { ErrorCode } from '../../wire/errors.js';
 import { ATTRIBUTES_OFFSET, BATCH_HEADER_SIZE, CURRENT_MAGIC, isTransactional, MAGIC_OFFSET } from '../../wire/record-batch.js';
-import { defineHandler, NO_RESPONSE } from '../handler.js';
+import { defineHandler, NO_RESPONSE, type RequestContext } from '../handler.js';
+import { leaderHint, nodeEndpointsOf } from './common.js';
 import { produceVerificationError } from '../txn/runtime.js';
 import { specVersions } from './versions.js';
 
@@ -36,6 +39,13 @@ function allFailed(req: ProduceRequest, errorCode: number): ProduceResponse {
 /** The first batch of `records` is a transactional magic-2 batch (a header peek). */
 function hasTransactionalBatch(records: Buffer | null): boolean {
   return records !== null && records.length >= BATCH_HEADER_SIZE && records.readInt8(MAGIC_OFFSET) === CURRENT_MAGIC && isTransactional(records.readInt16BE(ATTRIBUTES_OFFSET));
+}
+
+/** The endpoints of the leaders named in NOT_LEADER_OR_FOLLOWER answers. */
+function leaderEndpoints(ctx: RequestContext, responses: ProduceResponse['responses']): NonNullable<ProduceResponse['nodeEndpoints']> {
+  const ids = new Set<number>();
+  for (const t of responses) for (const p of t.partitionResponses) if (p.currentLeader && p.currentLeader.leaderId >= 0) ids.add(p.currentLeader.leaderId);
+  return ids.size === 0 ? [] : nodeEndpointsOf(ctx.services.image(), ctx.listenerName, ids);
 }
 
 export const produce = defineHandler<ProduceRequest, ProduceResponse>({
@@ -67,7 +77,7 @@ export const produce = defineHandler<ProduceRequest, ProduceResponse>({
               : (producerId: number, producerEpoch: number) =>
                   txnCoordinator.verifyPartition(transactionalId, producerId, producerEpoch, t.name, p.index).then(produceVerificationError);
           const r = await replicaManager.appendRecords(t.name, p.index, p.records, acks, req.timeoutMs, ctx.apiVersion, { verifyTransaction });
-          return {
+          const answer: PartitionResponse = {
             index: p.index,
             errorCode: r.errorCode,
             baseOffset: BigInt(r.baseOffset),
@@ -76,6 +86,8 @@ export const produce = defineHandler<ProduceRequest, ProduceResponse>({
             recordErrors: [],
             errorMessage: r.errorMessage,
           };
+          if (ctx.apiVersion >= 10 && r.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER) answer.currentLeader = leaderHint(ctx.services.image(), t.name, p.index);
+          return answer;
         }),
       ),
     }));
@@ -87,7 +99,8 @@ export const produce = defineHandler<ProduceRequest, ProduceResponse>({
       if (res.some((t) => t.partitionResponses.some((p) => p.errorCode !== ErrorCode.NONE))) ctx.conn.close('acks=0 produce failed');
       return NO_RESPONSE;
     }
-    return { responses: await Promise.all(topics), throttleTimeMs: 0 };
+    const responses = await Promise.all(topics);
+    return { responses, throttleTimeMs: 0, nodeEndpoints: ctx.apiVersion >= 10 ? leaderEndpoints(ctx, responses) : [] };
   },
   errorResponse(req, errorCode) {
     return allFailed(req, errorCode);

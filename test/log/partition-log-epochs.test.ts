@@ -4,6 +4,7 @@ import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { KafkaStorageError } from '../../log/errors.js';
 import { LEADER_EPOCH_CHECKPOINT } from '../../log/leader-epoch-cache.js';
 import type { PartitionLog } from '../../log/partition-log.js';
 import { encodeRecordBatch } from '../../wire/record-batch.js';
@@ -97,6 +98,7 @@ describe('PartitionLog leader epochs: appends', () => {
     expect(() => log.assignLeaderEpoch(3, -5)).toThrow(RangeError);
     expect(log.latestEpoch()).toBe(2);
     await log.close();
+    expect(() => log.assignLeaderEpoch(3, 6)).toThrow(KafkaStorageError);
   });
 
   it('endOffsetForEpoch answers with the log end offset for the latest epoch and -1/-1 when unknown', async () => {

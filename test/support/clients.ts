@@ -5,11 +5,11 @@ import { expect } from 'vitest';
 import type { KcatRecord } from './kcat.js';
 import { groupBy, withTimeout } from './util.js';
 
-/** A kafkajs client for one broker; quiet unless KAFKAJS_LOG=1. */
+/** A kafkajs client for one broker (or a comma-separated list); quiet unless KAFKAJS_LOG=1. */
 export function kafkajs(bootstrap: string, clientId = 'e2e', retry?: RetryOptions): Kafka {
   return new Kafka({
     clientId,
-    brokers: [bootstrap],
+    brokers: bootstrap.split(','),
     logLevel: process.env.KAFKAJS_LOG === '1' ? logLevel.INFO : logLevel.NOTHING,
     connectionTimeout: 5_000,
     requestTimeout: 30_000,
