@@ -110,11 +110,17 @@ export async function replicaRecordsOnDisk(dataDir: string, topic: string, parti
   return out;
 }
 
-/** A kafkajs client that knows every node of the cluster (so it can move between leaders). */
-export function clusterKafka(cluster: ClusterHandle, clientId: string, retries = 10): Kafka {
+/**
+ * A kafkajs client that knows every node of the cluster (so it can move between leaders).
+ * `first` puts those nodes first in the bootstrap list: kafkajs keeps its first (seed) broker
+ * connected and refreshes metadata from connected brokers only, so a client seeded at a node that
+ * is later isolated keeps reading that node's stale metadata.
+ */
+export function clusterKafka(cluster: ClusterHandle, clientId: string, retries = 10, first: number[] = []): Kafka {
+  const ordered = [...cluster.nodes].sort((a, b) => Number(!first.includes(a.id)) - Number(!first.includes(b.id)) || a.id - b.id);
   return new Kafka({
     clientId,
-    brokers: cluster.nodes.map((n) => n.bootstrap),
+    brokers: ordered.map((n) => n.bootstrap),
     logLevel: process.env.KAFKAJS_LOG === '1' ? logLevel.INFO : logLevel.NOTHING,
     connectionTimeout: 3_000,
     requestTimeout: 30_000,
