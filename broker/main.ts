@@ -3,6 +3,7 @@
 // SIGTERM / SIGINT.
 import { pino } from 'pino';
 import { BrokerConfig, ConfigError } from './config.js';
+import { FAULT_INJECTION_ENV, faults } from './fault-injection.js';
 import { BrokerNode } from './node.js';
 
 async function main(): Promise<void> {
@@ -14,6 +15,8 @@ async function main(): Promise<void> {
     logger.fatal({ err: err instanceof ConfigError ? err.message : err }, 'invalid configuration');
     process.exit(2);
   }
+  // Test-only network partitions, off unless KAFKA_FAULT_INJECTION_FILE is set (broker/fault-injection.ts).
+  faults.start(process.env[FAULT_INJECTION_ENV], logger.child({ node: config.nodeId, mod: 'fault-injection' }));
   const node = new BrokerNode(config, logger.child({ node: config.nodeId }), {
     // The metadata log cannot be written: stop at once, as Kafka halts.
     onFatal: () => process.exit(1),

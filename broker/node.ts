@@ -41,6 +41,7 @@ import { Router } from './router.js';
 import { TransactionCoordinatorRuntime } from './txn/runtime.js';
 import type { BrokerServices } from './services.js';
 import { ensureClusterId } from './cluster-id.js';
+import { faults } from './fault-injection.js';
 
 const SHUTDOWN_GRACE_MS = 5_000;
 const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 5_000;
@@ -214,6 +215,9 @@ export class BrokerNode {
     // Bind the controller listener first (voters must reach each other), then the others.
     if (controllerListener !== null) await server.listen([controllerListener]);
     await server.listen(brokerListeners.length > 0 && membership.isBroker ? brokerListeners : []);
+    // Test-only fault injection (broker/fault-injection.ts) must know which connections are to itself.
+    const selfEndpoints = [...config.listeners.map((l) => ({ host: l.host, port: server.boundPorts.get(l.name) ?? l.port })), ...this.advertised(config.advertisedListeners)];
+    faults.setSelf(nodeId, controllerListener?.name ?? null, voterSelf === null ? selfEndpoints : [...selfEndpoints, voterSelf]);
     quorum.start();
 
     // 3. The broker.

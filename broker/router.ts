@@ -13,6 +13,7 @@ import { ErrorCode } from '../wire/errors.js';
 import { NO_RESPONSE, type HandlerDef, type RequestContext, type RequestInfo } from './handler.js';
 import { MalformedRequestError, type Connection, type DispatchResult, type RequestDispatcher } from './network/connection.js';
 import type { BrokerServices } from './services.js';
+import { faults } from './fault-injection.js';
 
 export class Router<S = BrokerServices> implements RequestDispatcher {
   constructor(
@@ -31,6 +32,8 @@ export class Router<S = BrokerServices> implements RequestDispatcher {
       throw new MalformedRequestError(e instanceof Error ? e.message : String(e));
     }
     conn.clientId = header.clientId;
+    // Test-only network partitions (broker/fault-injection.ts); one boolean test when off.
+    if (faults.enabled && faults.dropIncoming(conn, this.listenerName, header.clientId)) return null;
     const handler = this.handlers.get(header.apiKey);
     if (!handler) throw new MalformedRequestError(`unsupported API key ${header.apiKey}`);
     if (header.apiVersion < handler.minVersion || header.apiVersion > handler.maxVersion) {

@@ -9,6 +9,7 @@ import { API_SPECS, type ApiRequests, type ApiResponses } from '../../wire/gener
 import { decodeResponseHeader, encodeRequestFrame, encodeRequestHeader } from '../../wire/header.js';
 import { Reader, Writer } from '../../wire/primitives.js';
 import { FrameReader } from '../../wire/frame-reader.js';
+import { faults } from '../fault-injection.js';
 
 export class PeerUnavailableError extends Error {}
 export class RequestTimeoutError extends Error {}
@@ -49,7 +50,9 @@ export class PeerConnection {
 
   /** Sends one request and resolves with the decoded response. */
   async send<K extends keyof ApiRequests & keyof ApiResponses>(apiKey: K, version: number, body: ApiRequests[K], timeoutMs: number): Promise<ApiResponses[K]> {
+    if (faults.isolated) this.checkFaults();
     const socket = await this.ensureConnected();
+    if (faults.isolated) this.checkFaults();
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
     const frame = encodeRequestFrame(apiKey, version, correlationId, this.clientId, body);
@@ -69,7 +72,9 @@ export class PeerConnection {
    * versions the generated codecs do not cover (VoteRequest v2, see kraft/raft-wire.ts).
    */
   async sendRaw<T>(apiKey: number, version: number, encodeBody: (w: Writer) => void, decodeBody: (r: Reader) => T, timeoutMs: number): Promise<T> {
+    if (faults.isolated) this.checkFaults();
     const socket = await this.ensureConnected();
+    if (faults.isolated) this.checkFaults();
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
     const w = new Writer();
@@ -87,6 +92,11 @@ export class PeerConnection {
       socket.write(frame);
     });
     return decodeBody(reader);
+  }
+
+  /** Test-only fault injection (broker/fault-injection.ts): an isolated node reaches no peer. */
+  private checkFaults(): void {
+    if (faults.blocksPeer(this.address)) throw new PeerUnavailableError(`${this.address.host}:${this.address.port}: unreachable (fault injection: this node is isolated)`);
   }
 
   close(): void {
@@ -110,6 +120,7 @@ export class PeerConnection {
       }, this.connectTimeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
+        if (faults.enabled) faults.trackPeerSocket(socket, this.address);
         this.socket = socket;
         resolve(socket);
       });

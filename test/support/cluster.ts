@@ -19,6 +19,7 @@ import { ErrorCode } from '../../wire/errors.js';
 import type { DescribeQuorumResponse } from '../../wire/generated/messages/describe-quorum-response.js';
 import type { MetadataResponse } from '../../wire/generated/messages/metadata-response.js';
 import { startBroker, type BrokerHandle } from './broker.js';
+import { FAULT_INJECTION_ENV, setIsolated } from './faults.js';
 import { KafkaTestClient, withClient } from './kafka-client.js';
 import { sleep, waitFor, withTimeout } from './util.js';
 
@@ -42,6 +43,11 @@ export interface StartClusterOptions {
   /** Bound for the whole start (processes, leader, N brokers in every node's Metadata). */
   readyTimeoutMs?: number;
   clusterId?: string;
+  /**
+   * Test-only network partitions: every node gets KAFKA_FAULT_INJECTION_FILE=<dataRoot>/faults-<id>.json
+   * (see test/support/faults.ts); `isolate(id)` / `heal(id)` write it.
+   */
+  faultInjection?: boolean;
 }
 
 export interface QuorumView {
@@ -104,6 +110,12 @@ export interface ClusterHandle {
   metadata(id: number, topics?: string[] | null, timeoutMs?: number): Promise<MetadataResponse>;
   /** Waits until Metadata from every live node lists exactly `brokerIds`. */
   waitForBrokers(brokerIds: number[], timeoutMs?: number): Promise<void>;
+  /** The fault file of node `id` (startCluster with `faultInjection: true`). */
+  faultFile(id: number): string;
+  /** Cuts node `id` off from its peers, both directions (clients still reach it); resolves once it read the file. */
+  isolate(id: number): Promise<void>;
+  /** Ends the isolation of node `id`. */
+  heal(id: number): Promise<void>;
 }
 
 /** `n` distinct free ports of 127.0.0.1 (all bound at once, so no two are the same). */
@@ -228,7 +240,22 @@ class ClusterImpl implements ClusterHandle {
     readonly clusterId: string,
     readonly dataRoot: string,
     readonly nodes: NodeImpl[],
+    private readonly faultInjection = false,
   ) {}
+
+  faultFile(id: number): string {
+    if (!this.faultInjection) throw new Error('startCluster({ faultInjection: true }) is needed for network partitions');
+    this.node(id);
+    return path.join(this.dataRoot, `faults-${id}.json`);
+  }
+
+  async isolate(id: number): Promise<void> {
+    await setIsolated(this.faultFile(id), true);
+  }
+
+  async heal(id: number): Promise<void> {
+    await setIsolated(this.faultFile(id), false);
+  }
 
   get bootstraps(): string {
     return this.nodes.map((n) => n.bootstrap).join(',');
@@ -342,12 +369,17 @@ export async function startCluster(opts: StartClusterOptions): Promise<ClusterHa
     ports: Array.from({ length: opts.nodes }, (_, i) => ({ client: ports[2 * i]!, controller: ports[2 * i + 1]! })),
     env: { ...defaultEnv(opts.nodes), ...(opts.env ?? {}) },
   });
-  const cluster = new ClusterImpl(clusterId, dataRoot, []);
+  const cluster = new ClusterImpl(clusterId, dataRoot, [], opts.faultInjection === true);
   clusters.add(cluster);
   // startBroker tracks each process the moment it spawns, so a failed start still cleans up.
   const results = await Promise.allSettled(
     specs.map((spec) =>
-      startBroker({ port: spec.clientPort, dataDir: spec.dataDir, env: spec.env, readyTimeoutMs }).then((broker) => {
+      startBroker({
+        port: spec.clientPort,
+        dataDir: spec.dataDir,
+        env: opts.faultInjection ? { ...spec.env, [FAULT_INJECTION_ENV]: path.join(dataRoot, `faults-${spec.id}.json`) } : spec.env,
+        readyTimeoutMs,
+      }).then((broker) => {
         cluster.nodes.push(new NodeImpl(spec, broker));
       }),
     ),
