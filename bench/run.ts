@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { renderChart } from './lib/chart.js';
 import { cpuCount, cpuModel, installCleanup, killAllChildren, loadAverage, pinSelf, raiseAutogroupPriority, taskset } from './lib/proc.js';
 import { Progress } from './lib/progress.js';
-import { chartInput, evaluateTargets, latencyRows, markdownTable, scalingRows, storageRows, targetRows, terminalTable, throughputRows } from './lib/report.js';
+import { chartInput, evaluateTargets, latencyRows, markdownTable, replicationRows, scalingRows, storageRows, targetRows, terminalTable, throughputRows } from './lib/report.js';
 import type { Ctx, ScenarioResult } from './lib/runner.js';
 import { repoPaths } from './lib/servers.js';
 import { SCENARIOS } from './scenarios.js';
@@ -124,7 +124,9 @@ async function main(): Promise<void> {
   else {
     brokerCpu = 0;
     genCpu = 1;
-    pinning = pinSelf(1) ? 'broker/null broker on CPU 0, generator and harness on CPU 1 (taskset)' : 'broker/null broker on CPU 0, generator on CPU 1 (harness unpinned)';
+    pinning = pinSelf(1)
+      ? 'broker/null broker (every node of a cluster too) on CPU 0, generator and harness on CPU 1 (taskset)'
+      : 'broker/null broker (every node of a cluster too) on CPU 0, generator on CPU 1 (harness unpinned)';
   }
   const warmupMs = (args.warmupS ?? (args.quick ? 0.3 : 1)) * 1000;
   const durationMs = (args.durationS ?? (args.quick ? 1 : 5)) * 1000;
@@ -213,6 +215,8 @@ async function main(): Promise<void> {
   const sections: Array<[string, string[][]]> = [['Throughput (null broker = ceiling)', throughputRows(results)]];
   const storage = storageRows(results);
   if (storage) sections.push(['Produce against the storage floor (CPU on the broker core)', storage]);
+  const replication = replicationRows(results);
+  if (replication) sections.push(['Replication, acks=-1 (every node of the cluster on the broker core; L = the partition leader)', replication]);
   if (byName.get('e2e-latency')?.rates?.length) sections.push(['Latency at fixed rates (from the intended send time)', latencyRows(byName.get('e2e-latency'))]);
   if (byName.get('partitions-scaling')?.scaling?.length) sections.push(['Partition scaling', scalingRows(byName.get('partitions-scaling'))]);
   if (targets.length > 0) sections.push(['Targets', targetRows(targets)]);

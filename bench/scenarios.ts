@@ -13,6 +13,7 @@ import {
   alternate,
   brokerFor,
   clearProfiles,
+  clusterFor,
   latestProfile,
   nullFor,
   runGen,
@@ -24,13 +25,13 @@ import {
   type ScenarioResult,
   type SideResult,
 } from './lib/runner.js';
-import { createTopic, logEndOffsets, type ServerHandle } from './lib/servers.js';
+import { createTopic, logEndOffsets, waitForIsr, type ServerHandle } from './lib/servers.js';
 import { batchBytes, recordsPerBatchFor, type BatchSpec } from './lib/templates.js';
 
 export interface Scenario {
   name: string;
   title: string;
-  group: 'floor' | 'produce' | 'fetch' | 'latency' | 'partitions' | 'clients' | 'future';
+  group: 'floor' | 'produce' | 'fetch' | 'latency' | 'partitions' | 'replication' | 'clients' | 'future';
   /** Part of `--quick` (default true). */
   quick?: boolean;
   run(ctx: Ctx): Promise<ScenarioResult>;
@@ -397,6 +398,135 @@ const partitionScaling: Scenario = {
   },
 };
 
+// ------------------------------------------------------------------------------- replication
+
+/** The cluster of the replication scenarios: broker/cluster/nodes.ts, 3 combined nodes. */
+export const REPLICATION = { nodes: 3, replicationFactor: 3, minInsyncReplicas: 2 } as const;
+
+export interface ReplicatedDef {
+  name: string;
+  title: string;
+  recordBytes: number;
+  request: number;
+  connections: number;
+  inFlight: number;
+}
+
+/**
+ * acks=-1 on a 3-node cluster (replication factor 3, min.insync.replicas=2, one partition): the
+ * generator drives the partition's leader once every node's Metadata shows an ISR of 3. For
+ * comparison, in the same scenario: the null broker (ceiling) and one node (replication factor
+ * 1) with the same job, alternating; then the cluster. CPU is summed over the cluster's nodes,
+ * all on the broker core (one core for the whole cluster), and each node's peak RSS is kept.
+ */
+function replicatedScenario(d: ReplicatedDef): Scenario {
+  const s: Scenario = {
+    name: d.name,
+    title: d.title,
+    group: 'replication',
+    // Two broker starts, a cluster start and three sides of runs: well over 30 s.
+    quick: false,
+    async run(ctx) {
+      const batch = batchFor(d.recordBytes, d.request);
+      const res = base(s, {
+        recordBytes: d.recordBytes,
+        recordsPerRequest: batch.recordsPerBatch,
+        batchBytes: batchBytes(batch.recordBytes, batch.recordsPerBatch),
+        acks: -1,
+        partitions: 1,
+        connections: d.connections,
+        inFlightPerConnection: d.inFlight,
+        nodes: REPLICATION.nodes,
+        replicationFactor: REPLICATION.replicationFactor,
+        topicConfigs: { 'min.insync.replicas': String(REPLICATION.minInsyncReplicas) },
+        singleNode: { replicationFactor: 1, topicConfigs: {} },
+        pinning: ctx.brokerCpu === null ? 'unpinned' : `all ${REPLICATION.nodes} nodes (and the single node, the null broker) on CPU ${ctx.brokerCpu}, generator on CPU ${ctx.genCpu}`,
+      });
+      const job = (port: number): ProduceSpec => ({
+        kind: 'produce',
+        port,
+        topic: TOPIC,
+        partitions: 1,
+        connections: d.connections,
+        inFlight: d.inFlight,
+        acks: -1,
+        batch,
+        warmupMs: ctx.warmupMs,
+        durationMs: ctx.durationMs,
+      });
+      clearProfiles(ctx, d.name);
+
+      // 1. The ceiling and one node, alternating (as the produce scenarios do).
+      const single = base(s, {});
+      await withServer(
+        () => nullFor(ctx, 1),
+        (nullSrv) =>
+          withServer(
+            () => brokerFor(ctx, d.name),
+            async (brokerSrv) => {
+              await createTopic(brokerSrv.port, TOPIC, 1);
+              let total = 0;
+              await alternate(
+                ctx,
+                [
+                  { server: 'null', handle: nullSrv, job: job(nullSrv.port) },
+                  { server: 'broker', handle: brokerSrv, job: job(brokerSrv.port) },
+                ],
+                single,
+                (r) => (total += (r as LoadResult).totalRecords),
+              );
+              single.broker!.stored = await verifyStored(brokerSrv, 1, total, -1);
+            },
+          ),
+      );
+      if (ctx.profile) single.broker!.profile = latestProfile(ctx, d.name);
+
+      // 2. The cluster.
+      ctx.progress.status(`${ctx.tag} · starting a ${REPLICATION.nodes}-node cluster`, true);
+      await withServer(
+        () => clusterFor(ctx, REPLICATION.nodes),
+        async (cluster) => {
+          const ports = cluster.nodes.map((n) => n.port);
+          const t0 = Date.now();
+          await createTopic(cluster.port, TOPIC, 1, { 'min.insync.replicas': String(REPLICATION.minInsyncReplicas) }, 60_000, REPLICATION.replicationFactor);
+          ctx.progress.status(`${ctx.tag} · waiting for an ISR of ${REPLICATION.replicationFactor}`, true);
+          const [leaderId] = await waitForIsr(ports, TOPIC, 1, REPLICATION.replicationFactor, 60_000);
+          res.params.isrReadyMs = Date.now() - t0;
+          res.params.leader = leaderId;
+          const leader = cluster.lead(leaderId!);
+          let total = 0;
+          await alternate(ctx, [{ server: 'broker', handle: leader, job: job(leader.port) }], res, (r) => (total += (r as LoadResult).totalRecords));
+          // ListOffsets at the leader answers the high watermark: every acknowledged record must be below it.
+          res.broker!.stored = await verifyStored(leader, 1, total, -1);
+          // Was it still 3-way replication at the end (no follower dropped out of the ISR)?
+          try {
+            await waitForIsr(ports, TOPIC, 1, REPLICATION.replicationFactor, 5_000);
+            res.params.isrAfter = REPLICATION.replicationFactor;
+          } catch (e) {
+            res.notes.push(`ISR below ${REPLICATION.replicationFactor} after the runs: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+          }
+        },
+      );
+      if (ctx.profile) res.notes.push('--profile: the single node is profiled, the cluster nodes are not');
+
+      res.null = single.null;
+      res.single = single.broker;
+      res.ratio = res.null && res.broker && res.null.mbps > 0 ? res.broker.mbps / res.null.mbps : null;
+      res.attempts = [
+        ...(single.attempts ?? []).map((a) => (a.server === 'broker' ? { ...a, side: '1 node' } : a)),
+        ...(res.attempts ?? []).map((a) => ({ ...a, side: `${REPLICATION.nodes} nodes` })),
+      ];
+      for (const side of [res.single, res.broker]) {
+        const l = side?.load;
+        if (l && l.errors > 0) res.notes.push(`${side === res.single ? '1 node' : `${REPLICATION.nodes} nodes`}: ${l.errors} produce errors ${JSON.stringify(l.errorCodes)}`);
+      }
+      if (res.single && res.broker) res.notes.push(`${REPLICATION.nodes} nodes at ${Math.round((res.broker.mbps / Math.max(1e-9, res.single.mbps)) * 100)} % of one node's throughput, ${res.broker.cpuSecPerGB?.toFixed(2)} vs ${res.single.cpuSecPerGB?.toFixed(2)} CPU-s/GB (all nodes on one core)`);
+      return res;
+    },
+  };
+  return s;
+}
+
 // ------------------------------------------------------------------------------- client libraries
 
 function clientScenario(kind: ClientSpec['kind'], title: string): Scenario {
@@ -504,5 +634,6 @@ export const SCENARIOS: Scenario[] = [
   clientScenario('platformatic-produce', '@platformatic/kafka producer: send() of 100 × 1 KiB, acks=1, 4 sends in flight'),
   clientScenario('platformatic-fetch', '@platformatic/kafka Consumer.fetch() loop, 1 MiB max bytes, records decoded'),
   future('kafkajs-consume', 'kafkajs consumer (eachBatch)', 'not yet measurable: kafkajs has no consumer without a group, and consumer groups are issue 3', 'not-measurable'),
-  future('cluster-3node-rf3', '3-node cluster, replication factor 3, acks=-1', 'PLACEHOLDER: needs the cluster (KRaft quorum and replication) issues; the harness starts one broker today', 'placeholder'),
+  replicatedScenario({ name: 'produce-16k-rf3-acksall', title: '3-node cluster, replication factor 3, min.insync.replicas=2, acks=-1: 16 KiB requests, 4 conns × 8 (vs 1 node)', recordBytes: 1 * KiB, request: 16 * KiB, connections: 4, inFlight: 8 }),
+  replicatedScenario({ name: 'produce-1m-rf3-acksall', title: '3-node cluster, replication factor 3, min.insync.replicas=2, acks=-1: 1 MiB requests, 1 conn × 4 (vs 1 node)', recordBytes: 1 * KiB, request: 1 * MiB, connections: 1, inFlight: 4 }),
 ];

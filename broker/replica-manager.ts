@@ -476,7 +476,9 @@ export class ReplicaManager {
     if (currentLeaderEpoch > p.leaderEpoch) return empty(ErrorCode.UNKNOWN_LEADER_EPOCH);
     if (!p.isLeader) return empty(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     if (follower !== null) {
-      if (!p.followers.has(follower.replicaId)) return empty(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      // Not a replica here (Kafka 3.5+'s followerReplicaOrThrow): with an epoch, the follower may
+      // know of a reassignment this leader has not seen yet, so it retries.
+      if (!p.followers.has(follower.replicaId)) return empty(currentLeaderEpoch >= 0 ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.NOT_LEADER_OR_FOLLOWER);
       if (follower.lastFetchedEpoch >= 0) {
         // Kafka's validateFetchOffsetAndMaybeGetDivergingEpoch.
         const ours = p.log.endOffsetForEpoch(follower.lastFetchedEpoch);

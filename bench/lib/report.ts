@@ -130,6 +130,44 @@ export function storageRows(results: ScenarioResult[]): string[][] | null {
   return rows.length > 1 ? rows : null;
 }
 
+/**
+ * Replication scenarios: the null broker, one node (replication factor 1) and the cluster, all
+ * at acks=-1 with the same job; CPU-s/GB of the cluster is summed over its nodes.
+ */
+export function replicationRows(results: ScenarioResult[]): string[][] | null {
+  const rows: string[][] = [['scenario', 'null MB/s', '1 node MB/s', 'cluster MB/s', 'cluster % of 1 node', 'cluster rec/s', '1 node p50/p99 ms', 'cluster p50/p99 ms', '1 node CPU-s/GB', 'cluster CPU-s/GB (sum)', 'cluster CPU-s per node', 'peak RSS MB per node', 'stored', 'other CPU']];
+  for (const r of results) {
+    if (r.group !== 'replication') continue;
+    if (r.status !== 'ok' || !r.broker) {
+      rows.push([r.name, r.null ? n1(r.null.mbps) : '-', r.single ? n1(r.single.mbps) : '-', 'FAILED', '-', '-', latencyText(r.single), '-', '-', '-', '-', '-', '-', '-']);
+      continue;
+    }
+    const b = r.broker;
+    const one = r.single;
+    const cpu = (x: SideResult | undefined) => (x?.cpuSecPerGB === null || x?.cpuSecPerGB === undefined ? '-' : x.cpuSecPerGB.toFixed(2));
+    const nodes = b.nodes ?? [];
+    const tag = (n: { id: number; leader: boolean }) => `${n.id}${n.leader ? 'L' : ''}`;
+    const stored = (x: SideResult | undefined) => (x?.stored ? (x.stored.ok ? 'yes' : `NO ${x.stored.stored}/${x.stored.expected}`) : '-');
+    rows.push([
+      r.name,
+      r.null ? n1(r.null.mbps) : '-',
+      one ? n1(one.mbps) : '-',
+      n1(b.mbps),
+      one && one.mbps > 0 ? `${Math.round((b.mbps / one.mbps) * 100)} %` : '-',
+      n0(b.recordsPerSec),
+      latencyText(one),
+      latencyText(b),
+      cpu(one),
+      cpu(b),
+      nodes.map((n) => `${tag(n)}:${n.cpuSeconds === null ? '-' : n.cpuSeconds.toFixed(2)}`).join(' '),
+      nodes.map((n) => `${tag(n)}:${n.peakRssMB === null ? '-' : n0(n.peakRssMB)}`).join(' '),
+      `${stored(one)}/${stored(b)}`,
+      otherText(r.null, one, b),
+    ]);
+  }
+  return rows.length > 1 ? rows : null;
+}
+
 export function latencyRows(r: ScenarioResult | undefined): string[][] {
   const rows: string[][] = [['rate', 'req/s asked', 'req/s done', 'produce p50/p99/p99.9 ms', 'e2e p50/p99/p99.9 ms', 'send lag p99 ms', 'service p99 ms', 'null produce p50/p99/p99.9 ms', 'other CPU']];
   const probe = r?.broker?.load;

@@ -10,7 +10,7 @@ import type { LoadResult } from './load.js';
 import { coreTimes, cpuSeconds, memory, spawnNode, stopChild } from './proc.js';
 import { summarizeProfile, type ProfileSummary } from './profile.js';
 import type { Progress } from './progress.js';
-import { startBroker, startNullBroker, type ServerHandle } from './servers.js';
+import { startBroker, startCluster, startNullBroker, type ServerHandle } from './servers.js';
 
 export interface Ctx {
   quick: boolean;
@@ -54,6 +54,8 @@ export interface SideResult {
   cpuSecPerGB: number | null;
   peakRssMB: number | null;
   rssMB: number | null;
+  /** A cluster: each node's peak RSS and CPU in the window (`cpuSeconds` above is their sum). */
+  nodes?: NodeFigures[];
   stored?: { expected: number; stored: number; ok: boolean };
   profile?: ProfileSummary;
   /**
@@ -63,6 +65,15 @@ export interface SideResult {
    * processes (they mostly fill idle time).
    */
   otherLoad?: OtherLoad;
+}
+
+export interface NodeFigures {
+  id: number;
+  name: string;
+  /** The node the generator talked to (the partition leader). */
+  leader: boolean;
+  cpuSeconds: number | null;
+  peakRssMB: number | null;
 }
 
 export interface OtherLoad {
@@ -75,6 +86,8 @@ export interface OtherLoad {
 export interface GenOutcome {
   result: LoadResult | ClientResult;
   cpuSeconds: number | null;
+  /** A cluster: each process's CPU seconds in the window (same order as the pids given). */
+  serverCpuByPid?: Array<number | null>;
   otherLoad?: OtherLoad;
 }
 
@@ -86,6 +99,8 @@ export interface ScenarioResult {
   status: 'ok' | 'failed' | 'not-measurable' | 'placeholder';
   null?: SideResult;
   broker?: SideResult;
+  /** Replication scenarios: the same job on a single node (replication factor 1); `broker` is the cluster. */
+  single?: SideResult;
   /** broker / null throughput. */
   ratio?: number | null;
   rates?: Array<{ pct: number; targetRate: number; null?: SideResult; broker?: SideResult }>;
@@ -101,24 +116,30 @@ export interface ScenarioResult {
 
 /**
  * Runs one generator job in its own process pinned to `cpu` (default: the generator core);
- * samples `serverPid`'s CPU time, and how busy both cores were, over the measure window.
+ * samples the server's CPU time (summed over every process of a cluster), and how busy both
+ * cores were, over the measure window.
  */
-export function runGen(ctx: Ctx, job: GenJob, serverPid: number | null, label: string, cpu: number | null = ctx.genCpu): Promise<GenOutcome> {
+export function runGen(ctx: Ctx, job: GenJob, serverPid: number | readonly number[] | null, label: string, cpu: number | null = ctx.genCpu): Promise<GenOutcome> {
+  const serverPids = serverPid === null ? [] : typeof serverPid === 'number' ? [serverPid] : [...serverPid];
   return new Promise((resolve, reject) => {
     const child = spawnNode([ctx.genMain], cpu, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const limitMs = job.warmupMs + job.durationMs + 90_000;
     interface Sample {
       at: number;
       server: number | null;
+      /** Per server process, in `serverPids` order. */
+      servers: Array<number | null>;
       gen: number | null;
       self: number;
       cores: Array<{ busy: number; niced: number }>;
     }
     const sample = (): Sample => {
       const u = process.cpuUsage();
+      const servers = serverPids.map((p) => cpuSeconds(p));
       return {
         at: Date.now(),
-        server: serverPid === null ? null : cpuSeconds(serverPid),
+        server: servers.length === 0 || servers.some((x) => x === null) ? null : servers.reduce<number>((t, x) => t + x!, 0),
+        servers,
         gen: child.pid === undefined ? null : cpuSeconds(child.pid),
         self: (u.user + u.system) / 1e6,
         cores: coreTimes(),
@@ -158,9 +179,11 @@ export function runGen(ctx: Ctx, job: GenJob, serverPid: number | null, label: s
       const a = s0 as Sample | null;
       const b = s1 as Sample | null;
       let serverCpu: number | null = null;
+      let serverCpuByPid: GenOutcome['serverCpuByPid'];
       let otherLoad: GenOutcome['otherLoad'];
       if (a && b) {
         if (a.server !== null && b.server !== null) serverCpu = b.server - a.server;
+        if (serverPids.length > 1) serverCpuByPid = serverPids.map((_, i) => (a.servers[i] == null || b.servers[i] == null ? null : b.servers[i]! - a.servers[i]!));
         const window = Math.max(0.001, (b.at - a.at) / 1000);
         const delta = (c: number | null, k: 'busy' | 'niced') => (c === null || a.cores[c] === undefined || b.cores[c] === undefined ? null : b.cores[c]![k] - a.cores[c]![k]);
         const bc = delta(ctx.brokerCpu, 'busy');
@@ -179,7 +202,7 @@ export function runGen(ctx: Ctx, job: GenJob, serverPid: number | null, label: s
           };
         }
       }
-      resolve({ result, cpuSeconds: serverCpu, otherLoad });
+      resolve({ result, cpuSeconds: serverCpu, serverCpuByPid, otherLoad });
     });
     child.send({ type: 'run', job });
   });
@@ -217,6 +240,11 @@ export function brokerFor(ctx: Ctx, name: string, env?: Record<string, string>):
   });
 }
 
+/** Starts an N-node cluster (broker/cluster/nodes.ts), every node on the broker core. */
+export function clusterFor(ctx: Ctx, nodes: number, env?: Record<string, string>): ReturnType<typeof startCluster> {
+  return startCluster({ root: ctx.root, brokerMain: ctx.brokerMain, cpu: ctx.brokerCpu, nodes, env });
+}
+
 export function nullFor(ctx: Ctx, partitions: number, fetchBatch?: { recordBytes: number; recordsPerBatch: number }): Promise<ServerHandle> {
   return startNullBroker({ nullMain: ctx.nullMain, cpu: ctx.brokerCpu, partitions, recordBytes: fetchBatch?.recordBytes, recordsPerBatch: fetchBatch?.recordsPerBatch });
 }
@@ -242,7 +270,7 @@ export function latestProfile(ctx: Ctx, name: string): ProfileSummary | undefine
   return summarizeProfile(files[0]!, ctx.root, 15);
 }
 
-export async function withServer<T>(start: () => Promise<ServerHandle>, fn: (s: ServerHandle) => Promise<T>): Promise<T> {
+export async function withServer<T, H extends ServerHandle = ServerHandle>(start: () => Promise<H>, fn: (s: H) => Promise<T>): Promise<T> {
   const s = await start();
   try {
     return await fn(s);
@@ -264,26 +292,30 @@ export function isDisturbed(s: SideResult): boolean {
  * Waits (bounded) until the two benchmark cores are quiet: other work on the machine (tests run
  * by others) would otherwise be measured as the broker's slowness. Returns the ms waited.
  */
-export async function waitQuiet(ctx: Ctx, maxMsWanted: number): Promise<number> {
+export async function waitQuiet(ctx: Ctx, maxMsWanted: number, ownPids: readonly number[] = []): Promise<number> {
   const maxMs = Math.min(maxMsWanted, ctx.quietBudgetMs);
   if (ctx.brokerCpu === null || ctx.genCpu === null || maxMs <= 0) return 0;
   const t0 = Date.now();
   try {
-    return await waitQuietFor(ctx, maxMs, t0);
+    return await waitQuietFor(ctx, maxMs, t0, ownPids);
   } finally {
     ctx.quietBudgetMs = Math.max(0, ctx.quietBudgetMs - (Date.now() - t0));
   }
 }
 
-async function waitQuietFor(ctx: Ctx, maxMs: number, t0: number): Promise<number> {
+async function waitQuietFor(ctx: Ctx, maxMs: number, t0: number, ownPids: readonly number[]): Promise<number> {
+  // The benchmark's own idle servers on the broker core (a cluster's heartbeats and replica
+  // fetches) are not other work.
+  const own = () => ownPids.reduce((t, p) => t + (cpuSeconds(p) ?? 0), 0);
   for (let i = 0; i < 1000; i++) {
     const a = coreTimes();
+    const o0 = own();
     const u0 = process.cpuUsage();
     await new Promise((r) => setTimeout(r, 400));
     const b = coreTimes();
     const u = process.cpuUsage(u0);
     const self = (u.user + u.system) / 1e6;
-    const busyB = (b[ctx.brokerCpu!]!.busy - a[ctx.brokerCpu!]!.busy) / 0.4;
+    const busyB = (b[ctx.brokerCpu!]!.busy - a[ctx.brokerCpu!]!.busy - (own() - o0)) / 0.4;
     const busyG = (b[ctx.genCpu!]!.busy - a[ctx.genCpu!]!.busy - self) / 0.4;
     if ((busyB <= DISTURBED_CPU && busyG <= DISTURBED_CPU) || Date.now() - t0 >= maxMs) break;
     ctx.progress.status(`${ctx.tag} · waiting for other work on the benchmark cores to calm down (${busyB.toFixed(2)}/${busyG.toFixed(2)} CPUs busy)`);
@@ -293,6 +325,8 @@ async function waitQuietFor(ctx: Ctx, maxMs: number, t0: number): Promise<number
 
 export interface Attempt {
   server: 'null' | 'broker';
+  /** Replication scenarios: which broker side ('1 node', '3 nodes'). */
+  side?: string;
   mbps: number;
   otherLoad?: SideResult['otherLoad'];
   waitedMs: number;
@@ -312,10 +346,16 @@ export async function alternate(
 ): Promise<void> {
   const runs = new Map<'null' | 'broker', SideResult[]>();
   const attempts: Attempt[] = [];
+  const pidsOf = (h: ServerHandle) => (h.nodes ? h.nodes.map((nd) => nd.pid) : [h.pid]);
+  const ownPids = servers.flatMap((x) => pidsOf(x.handle));
   const once = async (x: (typeof servers)[number], n: number, of: number) => {
-    const waitedMs = await waitQuiet(ctx, ctx.quietWaitMs);
-    const g = await runGen(ctx, x.job, x.handle.pid, `${x.server === 'null' ? 'null broker' : 'broker'}${of > 1 ? ` (run ${n}/${of})` : ''}`);
+    const waitedMs = await waitQuiet(ctx, ctx.quietWaitMs, ownPids);
+    const what = x.server === 'null' ? 'null broker' : x.handle.nodes ? `${x.handle.nodes.length}-node cluster` : 'broker';
+    const g = await runGen(ctx, x.job, pidsOf(x.handle), `${what}${of > 1 ? ` (run ${n}/${of})` : ''}`);
     const side = sideFrom(x.server, g.result, g.cpuSeconds, x.handle.pid, g.otherLoad);
+    if (x.handle.nodes) {
+      side.nodes = x.handle.nodes.map((nd, i) => ({ id: nd.id, name: nd.name, leader: nd.pid === x.handle.pid, cpuSeconds: g.serverCpuByPid?.[i] ?? null, peakRssMB: null }));
+    }
     if (x.server === 'broker') onBrokerResult?.(g.result);
     attempts.push({ server: x.server, mbps: Math.round(side.mbps * 10) / 10, otherLoad: side.otherLoad, waitedMs });
     const list = runs.get(x.server) ?? [];
@@ -336,6 +376,15 @@ export async function alternate(
     // Peak RSS is the process's whole life; read it after the last run.
     const mem = memory(x.handle.pid);
     if (mem) best.peakRssMB = mem.peakRss / 1e6;
+    if (x.handle.nodes && best.nodes) {
+      for (const [i, nd] of x.handle.nodes.entries()) {
+        const m = memory(nd.pid);
+        best.nodes[i]!.peakRssMB = m ? m.peakRss / 1e6 : null;
+      }
+      // The cluster's peak RSS: the largest node's.
+      const peaks = best.nodes.map((nd) => nd.peakRssMB ?? 0);
+      best.peakRssMB = Math.max(...peaks);
+    }
     if (x.server === 'null') res.null = best;
     else res.broker = best;
   }

@@ -1,13 +1,17 @@
 // The two servers a scenario runs against, as child processes on the broker core:
 // - the real broker (`node dist/broker/main.js`, a fresh data directory each time, optionally
 //   with `--cpu-prof`),
-// - the null broker (`node dist/bench/null-broker.js`).
+// - the null broker (`node dist/bench/null-broker.js`),
+// - a local KRaft cluster: the node set of broker/cluster/nodes.ts (combined broker+controller
+//   nodes, each a `node dist/broker/main.js` process with its KAFKA_* env), data in a temp dir.
 // Plus the admin calls the harness needs (over the generated codecs): topic creation with
 // configs, topic ids, log end offsets.
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { clusterNodes, randomClusterId, type ClusterNode } from '../../broker/cluster/nodes.js';
 import { ApiKey } from '../../wire/generated/api.js';
 import { ClientConn } from './client.js';
 import { spawnNode, stopChild } from './proc.js';
@@ -16,6 +20,11 @@ export interface ServerHandle {
   readonly kind: 'broker' | 'null';
   readonly port: number;
   readonly pid: number;
+  /**
+   * A cluster: every node's process (`pid` is the node the generator talks to). CPU time is
+   * summed over all of them, and each one's peak RSS is reported.
+   */
+  readonly nodes?: ReadonlyArray<{ readonly id: number; readonly name: string; readonly port: number; readonly pid: number }>;
   stop(): Promise<void>;
   /** Last lines the process printed (for error reports). */
   output(): string;
@@ -143,15 +152,15 @@ export async function startNullBroker(o: { nullMain: string; cpu: number | null;
   return { kind: 'null', port, pid: child.pid!, output: out, stop: () => stopChild(child, 5_000) };
 }
 
-/** Creates a topic (replication factor 1) with topic configs; returns its id. */
-export async function createTopic(port: number, name: string, partitions: number, configs: Record<string, string> = {}, timeoutMs = 120_000): Promise<string> {
+/** Creates a topic (replication factor 1 unless given) with topic configs; returns its id. */
+export async function createTopic(port: number, name: string, partitions: number, configs: Record<string, string> = {}, timeoutMs = 120_000, replicationFactor = 1): Promise<string> {
   const c = await ClientConn.connect(port);
   try {
     const res = await c.request(
       ApiKey.CreateTopics,
       7,
       {
-        topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })) }],
+        topics: [{ name, numPartitions: partitions, replicationFactor, assignments: [], configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })) }],
         timeoutMs,
         validateOnly: false,
       },
@@ -200,6 +209,162 @@ export async function logEndOffsets(port: number, name: string, partitions: numb
     c.close();
   }
 }
+
+export interface ClusterStartOptions {
+  brokerMain: string;
+  root: string;
+  /** Every node is pinned to this CPU (null: unpinned). */
+  cpu: number | null;
+  nodes: number;
+  /** Extra KAFKA_* variables for every node (not the cluster-shaping ones). */
+  env?: Record<string, string>;
+  readyTimeoutMs?: number;
+}
+
+/** The node set (broker/cluster/nodes.ts) on free loopback ports, data under `dataRoot`. */
+export async function benchClusterNodes(nodes: number, dataRoot: string, env: Record<string, string> = {}): Promise<ClusterNode[]> {
+  const ports: Array<{ client: number; controller: number }> = [];
+  const used = new Set<number>();
+  while (ports.length < nodes) {
+    const client = await freePort();
+    const controller = await freePort();
+    if (client === controller || used.has(client) || used.has(controller)) continue;
+    used.add(client).add(controller);
+    ports.push({ client, controller });
+  }
+  return clusterNodes({ nodes, host: '127.0.0.1', ports, clusterId: randomClusterId(), dataRoot, env });
+}
+
+/** Metadata v12 from a node (all topics when `topics` is null). */
+export async function metadata(port: number, topics: string[] | null = null, timeoutMs = 5_000) {
+  const c = await ClientConn.connect(port, '127.0.0.1', timeoutMs);
+  try {
+    return await c.request(
+      ApiKey.Metadata,
+      12,
+      { topics: topics === null ? null : topics.map((name) => ({ name, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' })), allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false },
+      timeoutMs,
+    );
+  } finally {
+    c.close();
+  }
+}
+
+/**
+ * Starts a local cluster: the node set of broker/cluster/nodes.ts, each node a broker process
+ * (combined broker+controller) pinned to `cpu`, data in a fresh temp dir. Ready = every node
+ * answers ApiVersions and Metadata from every node lists all N brokers and a controller. On a
+ * failure to start, every node started so far is stopped and the data removed. The handle's
+ * `port`/`pid` are node 1's until `lead(id)` picks another node.
+ */
+export async function startCluster(o: ClusterStartOptions): Promise<ServerHandle & { nodes: NonNullable<ServerHandle['nodes']>; lead(id: number): ServerHandle & { nodes: NonNullable<ServerHandle['nodes']> }; dataRoot: string }> {
+  const dataRoot = mkdtempSync(path.join(os.tmpdir(), 'kbench-cluster-'));
+  // Like the launcher: no KAFKA_* / CLUSTER_ID from this environment leaks into the nodes.
+  const baseEnv: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('KAFKA_') && k !== 'CLUSTER_ID') baseEnv[k] = v;
+  const running: Array<{ spec: ClusterNode; child: ChildProcess; out: () => string }> = [];
+  const outputs = () => running.map((r) => `--- ${r.spec.name} (pid ${r.child.pid}) ---\n${r.out()}`).join('\n');
+  let stopped = false;
+  // On Ctrl-C or an exit without stop() (the harness kills every child then), still remove the data.
+  const removeData = () => rmSync(dataRoot, { recursive: true, force: true });
+  process.on('exit', removeData);
+  const stopAll = async () => {
+    if (stopped) return;
+    stopped = true;
+    await Promise.all(running.map((r) => stopChild(r.child, 15_000)));
+    removeData();
+    process.off('exit', removeData);
+  };
+  try {
+    const specs = await benchClusterNodes(o.nodes, dataRoot, { KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false', ...o.env });
+    for (const spec of specs) {
+      mkdirSync(spec.dataDir, { recursive: true });
+      const child = spawnNode([o.brokerMain], o.cpu, {
+        cwd: o.root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...baseEnv, LOG_LEVEL: process.env.BENCH_BROKER_LOG_LEVEL ?? 'warn', ...spec.env },
+      });
+      running.push({ spec, child, out: keepOutput(child) });
+    }
+    const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
+    const left = () => Math.max(1_000, deadline - Date.now());
+    for (const r of running) await waitReady(r.spec.clientPort, r.child, r.out, left());
+    let last = '';
+    for (;;) {
+      try {
+        const views = await Promise.all(running.map((r) => metadata(r.spec.clientPort, [], 2_000)));
+        const bad = views.findIndex((m) => m.brokers.length !== o.nodes || m.controllerId === undefined || m.controllerId < 0);
+        if (bad < 0) break;
+        last = `node ${running[bad]!.spec.id} lists brokers [${views[bad]!.brokers.map((b) => b.nodeId).join(',')}], controller ${views[bad]!.controllerId}`;
+      } catch (e) {
+        last = e instanceof Error ? e.message : String(e);
+      }
+      for (const r of running) if (r.child.exitCode !== null || r.child.signalCode !== null) throw new Error(`${r.spec.name} exited (${r.child.exitCode ?? r.child.signalCode}):\n${outputs()}`);
+      if (Date.now() >= deadline) throw new Error(`cluster not ready within ${o.readyTimeoutMs ?? 60_000} ms (${last}):\n${outputs()}`);
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+  const nodes = running.map((r) => ({ id: r.spec.id, name: r.spec.name, port: r.spec.clientPort, pid: r.child.pid! }));
+  const handle = (id: number) => {
+    const n = nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no node ${id} in the cluster`);
+    return {
+      kind: 'broker' as const,
+      port: n.port,
+      pid: n.pid,
+      nodes,
+      dataRoot,
+      output: outputs,
+      stop: stopAll,
+      lead: handle,
+    };
+  };
+  return handle(nodes[0]!.id);
+}
+
+/**
+ * Waits until every node's Metadata shows each of the topic's `partitions` partitions with a
+ * leader and exactly `isr` in-sync replicas, the same leader on every node. Returns the leader
+ * of each partition.
+ */
+export async function waitForIsr(ports: readonly number[], topic: string, partitions: number, isr: number, timeoutMs = 60_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const views = await Promise.all(ports.map((p) => metadata(p, [topic], 2_000)));
+      const leaders: number[] = [];
+      let ok = true;
+      for (const [i, md] of views.entries()) {
+        const t = md.topics.find((x) => x.name === topic);
+        if (!t || t.errorCode !== 0 || t.partitions.length !== partitions) {
+          ok = false;
+          last = `port ${ports[i]}: topic error ${t?.errorCode}, ${t?.partitions.length ?? 0} partitions`;
+          break;
+        }
+        for (const p of t.partitions) {
+          const want = leaders[p.partitionIndex];
+          if (p.errorCode !== 0 || p.leaderId < 0 || p.isrNodes.length !== isr || (want !== undefined && want !== p.leaderId)) {
+            ok = false;
+            last = `port ${ports[i]}: ${topic}-${p.partitionIndex} error ${p.errorCode}, leader ${p.leaderId}, replicas [${p.replicaNodes.join(',')}], isr [${p.isrNodes.join(',')}]`;
+            break;
+          }
+          leaders[p.partitionIndex] = p.leaderId;
+        }
+        if (!ok) break;
+      }
+      if (ok) return leaders;
+    } catch (e) {
+      last = e instanceof Error ? e.message : String(e);
+    }
+    if (Date.now() >= deadline) throw new Error(`${topic}: ISR of ${isr} not reached on every node within ${timeoutMs} ms (${last})`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
 
 export function repoPaths(distBenchDir: string): { root: string; brokerMain: string; nullMain: string; genMain: string } {
   const root = path.resolve(distBenchDir, '..', '..');

@@ -13,7 +13,9 @@ import type { ProduceRequest } from '../../wire/generated/messages/produce-reque
 import { LatencyHistogram } from '../../bench/lib/histogram.js';
 import { countRecords, runLoad } from '../../bench/lib/load.js';
 import { NullBroker, nullTopicId } from '../../bench/lib/null-broker.js';
-import { logEndOffsets } from '../../bench/lib/servers.js';
+import { benchClusterNodes, logEndOffsets } from '../../bench/lib/servers.js';
+import { REPLICATION, SCENARIOS } from '../../bench/scenarios.js';
+import { CLUSTER_SHAPING_VARS } from '../../broker/cluster/nodes.js';
 import {
   batchBytes,
   buildBatch,
@@ -23,9 +25,9 @@ import {
   patchProduce,
   recordsPerBatchFor,
 } from '../../bench/lib/templates.js';
-import { evaluateTargets } from '../../bench/lib/report.js';
+import { evaluateTargets, replicationRows } from '../../bench/lib/report.js';
 import { renderChart } from '../../bench/lib/chart.js';
-import type { ScenarioResult } from '../../bench/lib/runner.js';
+import type { ScenarioResult, SideResult } from '../../bench/lib/runner.js';
 
 const BATCH = { recordBytes: 1024, recordsPerBatch: recordsPerBatchFor(1024, 16 * 1024) };
 const BATCH_BYTES = batchBytes(BATCH.recordBytes, BATCH.recordsPerBatch);
@@ -235,5 +237,82 @@ describe('report', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('t &lt;&amp;&gt;');
     expect(svg).toContain('30 %');
+  });
+});
+
+describe('replication scenarios (config only: no cluster is started here)', () => {
+  it('are listed, full-run only, and their cluster can hold the topic', () => {
+    for (const name of ['produce-16k-rf3-acksall', 'produce-1m-rf3-acksall']) {
+      const s = SCENARIOS.find((x) => x.name === name);
+      expect(s, name).toBeDefined();
+      expect(s!.group).toBe('replication');
+      expect(s!.quick).toBe(false);
+    }
+    expect(SCENARIOS.some((x) => x.name === 'cluster-3node-rf3')).toBe(false);
+    expect(new Set(SCENARIOS.map((x) => x.name)).size).toBe(SCENARIOS.length);
+    expect(REPLICATION.nodes).toBe(3);
+    expect(REPLICATION.replicationFactor).toBeLessThanOrEqual(REPLICATION.nodes);
+    expect(REPLICATION.minInsyncReplicas).toBeGreaterThan(1);
+    expect(REPLICATION.minInsyncReplicas).toBeLessThanOrEqual(REPLICATION.replicationFactor);
+  });
+
+  it("uses broker/cluster/nodes.ts's node set on distinct free loopback ports", async () => {
+    const nodes = await benchClusterNodes(REPLICATION.nodes, '/tmp/kbench-nodes-test', { KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false' });
+    expect(nodes.map((n) => n.id)).toEqual([1, 2, 3]);
+    const ports = nodes.flatMap((n) => [n.clientPort, n.controllerPort]);
+    expect(new Set(ports).size).toBe(6);
+    const voters = nodes[0]!.env.KAFKA_CONTROLLER_QUORUM_VOTERS;
+    expect(voters).toBe(nodes.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(','));
+    for (const n of nodes) {
+      for (const k of CLUSTER_SHAPING_VARS) expect(n.env[k], `${n.name} ${k}`).toBeTruthy();
+      expect(n.env.KAFKA_CONTROLLER_QUORUM_VOTERS).toBe(voters);
+      expect(n.env.CLUSTER_ID).toBe(nodes[0]!.env.CLUSTER_ID);
+      expect(n.env.KAFKA_PROCESS_ROLES).toBe('broker,controller');
+      expect(n.env.KAFKA_LISTENERS).toBe(`PLAINTEXT://127.0.0.1:${n.clientPort},CONTROLLER://127.0.0.1:${n.controllerPort}`);
+      expect(n.dataDir.startsWith('/tmp/kbench-nodes-test/')).toBe(true);
+    }
+  });
+
+  it('reports the cluster against one node, with CPU per node and peak RSS per node', () => {
+    const side = (server: 'null' | 'broker', mbps: number, cpuSecPerGB: number | null, extra: Partial<SideResult> = {}): SideResult => ({
+      server,
+      mbps,
+      recordsPerSec: mbps * 1000,
+      requestsPerSec: 0,
+      cpuSeconds: null,
+      cpuSecPerGB,
+      peakRssMB: null,
+      rssMB: null,
+      ...extra,
+    });
+    const r: ScenarioResult = {
+      name: 'produce-16k-rf3-acksall',
+      title: 't',
+      group: 'replication',
+      params: {},
+      status: 'ok',
+      notes: [],
+      seconds: 0,
+      null: side('null', 1000, 0.5),
+      single: side('broker', 200, 5, { stored: { expected: 1, stored: 1, ok: true } }),
+      broker: side('broker', 40, 25, {
+        stored: { expected: 2, stored: 2, ok: true },
+        nodes: [
+          { id: 1, name: 'kafka-1', leader: false, cpuSeconds: 1.25, peakRssMB: 120.4 },
+          { id: 2, name: 'kafka-2', leader: true, cpuSeconds: 2.5, peakRssMB: 131.6 },
+          { id: 3, name: 'kafka-3', leader: false, cpuSeconds: 1.3, peakRssMB: 121 },
+        ],
+      }),
+    };
+    const rows = replicationRows([r])!;
+    const row = Object.fromEntries(rows[0]!.map((h, i) => [h, rows[1]![i]]));
+    expect(row['1 node MB/s']).toBe('200');
+    expect(row['cluster MB/s']).toBe('40.0');
+    expect(row['cluster % of 1 node']).toBe('20 %');
+    expect(row['cluster CPU-s/GB (sum)']).toBe('25.00');
+    expect(row['cluster CPU-s per node']).toBe('1:1.25 2L:2.50 3:1.30');
+    expect(row['peak RSS MB per node']).toBe('1:120 2L:132 3:121');
+    expect(row.stored).toBe('yes/yes');
+    expect(replicationRows([{ ...r, group: 'produce' }])).toBeNull();
   });
 });

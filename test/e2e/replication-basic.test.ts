@@ -180,7 +180,7 @@ describe('requests that reach the wrong replica', () => {
       );
     expect((await fetchAs(99, 0n, -1)).responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     // A replica whose log claims offsets of the current epoch the leader never wrote.
-    const epoch = (await cluster.metadata(leader, [topic])).topics.find((t) => t.name === topic)!.partitions[0]!.leaderEpoch;
+    const epoch = (await cluster.metadata(leader, [topic])).topics.find((t) => t.name === topic)!.partitions[0]!.leaderEpoch ?? -1;
     const other = [1, 2, 3].find((id) => id !== leader)!;
     const diverging = (await fetchAs(other, 1_000n, epoch)).responses[0]!.partitions[0]!;
     expect(diverging.errorCode).toBe(ErrorCode.NONE);

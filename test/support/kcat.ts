@@ -229,6 +229,12 @@ export interface KcatProcess {
   stderr(): string;
   /** Exit status once it exited. */
   exited(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Writes to its stdin (only when started with `stdin: true`); resolves once handed to the pipe. */
+  write(data: string | Buffer): Promise<void>;
+  /** Closes its stdin (kcat -P then flushes, waits for delivery and exits). */
+  endInput(): void;
+  /** Waits for the exit (at most `timeoutMs`, then SIGKILL); the exit status. */
+  wait(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /**
    * Sends `signal` (default SIGTERM: kcat closes its consumer, committing and leaving the group)
    * and waits for the exit; SIGKILL after `graceMs`.
@@ -240,15 +246,18 @@ export interface KcatProcess {
  * Starts kcat with `args` and returns at once. The process is killed when the test ends if it
  * still runs (like runKcat's), and after `maxLifeMs` (default 120 s) in any case.
  */
-export function startKcat(args: string[], opts: { maxLifeMs?: number } = {}): KcatProcess {
+export function startKcat(args: string[], opts: { maxLifeMs?: number; stdin?: boolean } = {}): KcatProcess {
   const bin = kcatPath();
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  child.stdin?.on('error', () => {
+    // kcat exited before reading all of stdin; its exit status tells the story
+  });
   live.add(child);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   let status: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  child.stdout.on('data', (c: Buffer) => out.push(c));
-  child.stderr.on('data', (c: Buffer) => err.push(c));
+  child.stdout!.on('data', (c: Buffer) => out.push(c));
+  child.stderr!.on('data', (c: Buffer) => err.push(c));
   child.on('error', (e) => err.push(Buffer.from(`\n[e2e] spawn error: ${e.message}`)));
   const closed = new Promise<void>((resolve) => {
     child.on('close', (code, signal) => {
@@ -268,6 +277,29 @@ export function startKcat(args: string[], opts: { maxLifeMs?: number } = {}): Kc
     stdout: () => Buffer.concat(out),
     stderr: () => Buffer.concat(err).toString('utf8'),
     exited: () => status,
+    write(data: string | Buffer) {
+      const stdin = child.stdin;
+      if (!stdin) return Promise.reject(new Error('startKcat: started without stdin: true'));
+      if (status || stdin.destroyed || stdin.writableEnded) return Promise.reject(new Error(`kcat exited or its stdin is closed (${JSON.stringify(status)})`));
+      return new Promise<void>((resolve, reject) => stdin.write(data, (err) => (err ? reject(err) : resolve())));
+    },
+    endInput() {
+      child.stdin?.end();
+    },
+    async wait(timeoutMs: number) {
+      if (!status) {
+        const timer = setTimeout(() => {
+          err.push(Buffer.from(`\n[e2e] kcat still running after ${timeoutMs} ms: SIGKILL`));
+          child.kill('SIGKILL');
+        }, timeoutMs);
+        try {
+          await closed;
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+      return status!;
+    },
     async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000) {
       if (status) return;
       child.kill(signal);
