@@ -29,6 +29,8 @@ import { METADATA_PARTITION, METADATA_TOPIC_NAME } from '../kraft/metadata-log.j
 import type { RaftMetadataQuorum } from '../kraft/raft-quorum.js';
 import type { Voter } from '../kraft/voters.js';
 import { ApiKey, type ApiRequests, type ApiResponses } from '../wire/generated/api.js';
+import type { AlterPartitionReassignmentsRequest } from '../wire/generated/messages/alter-partition-reassignments-request.js';
+import type { AlterPartitionReassignmentsResponse } from '../wire/generated/messages/alter-partition-reassignments-response.js';
 import type { AlterPartitionRequest } from '../wire/generated/messages/alter-partition-request.js';
 import type { AlterPartitionResponse } from '../wire/generated/messages/alter-partition-response.js';
 import type { BrokerHeartbeatRequest } from '../wire/generated/messages/broker-heartbeat-request.js';
@@ -37,7 +39,10 @@ import type { BrokerRegistrationRequest } from '../wire/generated/messages/broke
 import type { BrokerRegistrationResponse } from '../wire/generated/messages/broker-registration-response.js';
 import type { ElectLeadersRequest } from '../wire/generated/messages/elect-leaders-request.js';
 import type { ElectLeadersResponse } from '../wire/generated/messages/elect-leaders-response.js';
+import type { ListPartitionReassignmentsRequest } from '../wire/generated/messages/list-partition-reassignments-request.js';
+import type { ListPartitionReassignmentsResponse } from '../wire/generated/messages/list-partition-reassignments-response.js';
 import { electLeadersErrorResponse } from './controller/elect-leaders.js';
+import { alterReassignmentsErrorResponse, listReassignmentsErrorResponse } from './controller/reassignment.js';
 import { ErrorCode, errorMessage } from '../wire/errors.js';
 import { ZERO_UUID } from '../wire/primitives.js';
 import type { QuorumController } from './controller/quorum-controller.js';
@@ -53,6 +58,10 @@ export interface ControllerClient {
   allocateProducerIds(brokerId: number, brokerEpoch: number): Promise<AllocateProducerIdsResult>;
   /** ElectLeaders (key 43) as the active controller answers it (REQUEST_TIMED_OUT when none does in time). */
   electLeaders(electionType: number, topicPartitions: ElectLeadersRequest['topicPartitions'], timeoutMs?: number): Promise<ElectLeadersResponse>;
+  /** AlterPartitionReassignments (key 45) as the active controller answers it (REQUEST_TIMED_OUT when none does in time). */
+  alterPartitionReassignments(topics: AlterPartitionReassignmentsRequest['topics'], timeoutMs?: number): Promise<AlterPartitionReassignmentsResponse>;
+  /** ListPartitionReassignments (key 46) as the active controller answers it (REQUEST_TIMED_OUT when none does in time). */
+  listPartitionReassignments(topics: ListPartitionReassignmentsRequest['topics'], timeoutMs?: number): Promise<ListPartitionReassignmentsResponse>;
 }
 
 /** No active controller answered within the call's timeout. */
@@ -93,6 +102,8 @@ const VERSIONS = {
   alterPartition: 3,
   describeQuorum: 2,
   electLeaders: 2,
+  alterPartitionReassignments: 0,
+  listPartitionReassignments: 0,
 } as const;
 
 const timedOut = (what: string) => `no active controller answered ${what} in time`;
@@ -368,6 +379,54 @@ export class QuorumControllerClient implements ControllerClient {
       if (!(err instanceof ControllerUnavailableError)) throw err;
       this.opts.logger.warn({ err: err.message }, 'ElectLeaders: no active controller');
       return electLeadersErrorResponse(body, ErrorCode.REQUEST_TIMED_OUT, timedOut('ElectLeaders'));
+    }
+  }
+
+  async alterPartitionReassignments(topics: AlterPartitionReassignmentsRequest['topics'], timeoutMs?: number): Promise<AlterPartitionReassignmentsResponse> {
+    const t = this.timeout(timeoutMs);
+    const deadline = Date.now() + t;
+    const body: AlterPartitionReassignmentsRequest = {
+      timeoutMs: t,
+      topics: topics.map((x) => ({ name: x.name, partitions: x.partitions.map((p) => ({ partitionIndex: p.partitionIndex, replicas: p.replicas === null ? null : [...p.replicas] })) })),
+    };
+    try {
+      const { res, from } = await this.call(
+        ApiKey.AlterPartitionReassignments,
+        VERSIONS.alterPartitionReassignments,
+        body,
+        t,
+        (r) => r.errorCode === ErrorCode.NOT_CONTROLLER,
+        (c) => c.alterPartitionReassignments(body),
+      );
+      if (res.responses.some((x) => x.partitions.some((p) => p.errorCode === ErrorCode.NONE))) await this.caughtUp(from, deadline);
+      return res;
+    } catch (err) {
+      if (!(err instanceof ControllerUnavailableError)) throw err;
+      this.opts.logger.warn({ err: err.message }, 'AlterPartitionReassignments: no active controller');
+      return alterReassignmentsErrorResponse(body, ErrorCode.REQUEST_TIMED_OUT, timedOut('AlterPartitionReassignments'));
+    }
+  }
+
+  async listPartitionReassignments(topics: ListPartitionReassignmentsRequest['topics'], timeoutMs?: number): Promise<ListPartitionReassignmentsResponse> {
+    const t = this.timeout(timeoutMs);
+    const body: ListPartitionReassignmentsRequest = {
+      timeoutMs: t,
+      topics: topics === null ? null : topics.map((x) => ({ name: x.name, partitionIndexes: [...x.partitionIndexes] })),
+    };
+    try {
+      const { res } = await this.call(
+        ApiKey.ListPartitionReassignments,
+        VERSIONS.listPartitionReassignments,
+        body,
+        t,
+        (r) => r.errorCode === ErrorCode.NOT_CONTROLLER,
+        (c) => c.listPartitionReassignments(body),
+      );
+      return res;
+    } catch (err) {
+      if (!(err instanceof ControllerUnavailableError)) throw err;
+      this.opts.logger.warn({ err: err.message }, 'ListPartitionReassignments: no active controller');
+      return listReassignmentsErrorResponse(ErrorCode.REQUEST_TIMED_OUT, timedOut('ListPartitionReassignments'));
     }
   }
 
