@@ -7,7 +7,6 @@
 // ListPartitionReassignments; then the QuorumController over a real one-voter metadata quorum.
 import { afterEach, describe, expect, it } from 'vitest';
 import { MetadataImage, replayRecords, type PartitionRegistration } from '../../kraft/image.js';
-import { RaftMetadataQuorum } from '../../kraft/raft-quorum.js';
 import { partitionChangeRecord, topicRecord, type ApiMessageAndVersion } from '../../kraft/records.js';
 import { ErrorCode } from '../../wire/errors.js';
 import type { AlterPartitionReassignmentsRequest } from '../../wire/generated/messages/alter-partition-reassignments-request.js';
@@ -17,7 +16,6 @@ import { BrokerConfig } from '../../broker/config.js';
 import { decideAlterPartition } from '../../broker/controller/alter-partition.js';
 import { fenceBrokerRecords } from '../../broker/controller/brokers.js';
 import { completeReassignment } from '../../broker/controller/partition-change.js';
-import { QuorumController } from '../../broker/controller/quorum-controller.js';
 import {
   decideAlterPartitionReassignments,
   isReassigning,
@@ -26,7 +24,8 @@ import {
   revertReassignment,
   type ReassignmentContext,
 } from '../../broker/controller/reassignment.js';
-import { brokerRecord, cleanupTempDirs, clusterImage, logger, partitionRec, tempDir, topicConfig, topicRecords, uuid } from '../kraft/helpers.js';
+import { startOneVoterController, stopOneVoterControllers, waitUntil, type OneVoterController } from './one-voter-controller.js';
+import { brokerRecord, clusterImage, partitionRec, topicConfig, topicRecords, uuid } from '../kraft/helpers.js';
 
 const T1 = uuid(1);
 const T2 = uuid(2);
@@ -312,59 +311,11 @@ describe('ListPartitionReassignments', () => {
 
 // ---------------------------------------------------------------- QuorumController
 
-interface Running {
-  quorum: RaftMetadataQuorum;
-  controller: QuorumController;
-}
-const running: Running[] = [];
-afterEach(async () => {
-  for (const r of running.splice(0)) {
-    r.controller.stop();
-    await r.quorum.close();
-  }
-  cleanupTempDirs();
-});
+afterEach(stopOneVoterControllers);
 
-async function waitUntil(what: string, fn: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function oneVoter(overrides: Record<string, string> = {}): Promise<Running> {
-  const quorum = await RaftMetadataQuorum.open({
-    dir: tempDir('reassign-'),
-    nodeId: 1,
-    clusterId: 'reassign-test-cluster0',
-    voterIds: [1],
-    transport: { send: () => Promise.reject(new Error('no peers')), close: () => {} },
-    logger,
-    clock: { nowMs: () => Date.now() },
-    timing: { tickMs: 10, electionTimeoutMs: 100, fetchTimeoutMs: 200, requestTimeoutMs: 200, retryBackoffMs: 10, fetchMaxWaitMs: 20 },
-    endpoint: null,
-    snapshotBytes: 1 << 30,
-    onFatal: (err) => {
-      throw err;
-    },
-  });
-  const controller = new QuorumController({
-    nodeId: 1,
-    clusterId: 'reassign-test-cluster0',
-    quorum,
-    config: BrokerConfig.load({ overrides: { 'broker.session.timeout.ms': '600000', 'auto.leader.rebalance.enable': 'false', ...overrides } }),
-    voters: [{ id: 1, address: null }],
-    controllerListenerName: 'CONTROLLER',
-    logger,
-    nowMs: () => Date.now(),
-  });
-  const r = { quorum, controller };
-  running.push(r);
-  quorum.start();
-  await waitUntil('the controller is active', () => controller.isActive() && quorum.image.metadataVersion > 0);
-  // Brokers 1..3; t-0 = [1,2] led by 1; u-0 = [3] whose reassignment only has adding replicas in its ISR.
-  await quorum.commit([
+/** Brokers 1..3; t-0 = [1,2] led by 1; u-0 = [3] whose reassignment only has adding replicas in its ISR. */
+function oneVoter(overrides: Record<string, string> = {}): Promise<OneVoterController> {
+  return startOneVoterController({ 'auto.leader.rebalance.enable': 'false', ...overrides }, [
     brokerRecord(1),
     brokerRecord(2),
     brokerRecord(3),
@@ -373,7 +324,6 @@ async function oneVoter(overrides: Record<string, string> = {}): Promise<Running
     partitionRec(T2, 0, [1, 2, 3], { isr: [1, 2], leader: 1 }),
     partitionChangeRecord({ topicId: T2, partitionId: 0, addingReplicas: [1, 2], removingReplicas: [] }),
   ]);
-  return r;
 }
 
 describe('QuorumController: AlterPartitionReassignments and ListPartitionReassignments', { timeout: 20_000 }, () => {
