@@ -2,6 +2,13 @@
 // Handlers may finish out of order (a produce waiting for acks, a long-poll fetch), so each
 // request gets a sequence number and a response is written only once every earlier one has
 // been written. Writes made in one tick are corked into one syscall.
+//
+// Bounds (issue 8): frames cut from a chunk are queued and dispatched only while the connection
+// has fewer than `maxInFlightRequests` unanswered requests, the server-wide count of unanswered
+// requests is under `queued.max.requests` (`RequestBudget`), and less than `maxPendingWriteBytes`
+// of responses wait to be sent; otherwise the socket is paused, so a client that pipelines
+// without reading, or never reads its responses, stops being read instead of growing memory.
+// At most one chunk's frames wait in the queue.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameReader } from '../../wire/frame-reader.js';
@@ -23,6 +30,36 @@ export interface ConnectionLimits {
   readonly maxInFlightRequests: number;
   /** Bytes queued in the socket's write buffer past which reading pauses until it drains. */
   readonly maxPendingWriteBytes: number;
+  /** Server-wide budget of unanswered requests (queued.max.requests); absent = none. */
+  readonly budget?: RequestBudget;
+}
+
+/** queued.max.requests as a server-wide count of requests read but not yet answered. */
+export class RequestBudget {
+  private used = 0;
+  private readonly waiting = new Set<Connection>();
+  constructor(readonly max: number) {}
+  get inUse(): number {
+    return this.used;
+  }
+  tryAcquire(c: Connection): boolean {
+    if (this.used >= this.max) {
+      this.waiting.add(c);
+      return false;
+    }
+    this.used++;
+    return true;
+  }
+  release(): void {
+    this.used--;
+    if (this.waiting.size === 0 || this.used >= this.max) return;
+    const ws = [...this.waiting];
+    this.waiting.clear();
+    for (const c of ws) c.resumeFromBudget();
+  }
+  forget(c: Connection): void {
+    this.waiting.delete(c);
+  }
 }
 
 export class Connection {
@@ -35,6 +72,12 @@ export class Connection {
   private corked = false;
   private pausedForBackpressure = false;
   private closed = false;
+  /** Frames read but not yet dispatched (at most one chunk's worth: the socket is paused meanwhile). */
+  private readonly pending: Buffer[] = [];
+  /** Requests of this connection holding a slot of the server-wide budget. */
+  private budgetHeld = 0;
+  /** Graceful close: no new request is dispatched; the socket ends once every answer is written. */
+  private draining = false;
   /** Client id of the last request, for logs and quotas. */
   clientId: string | null = null;
   /** State handlers may attach to a connection (e.g. SASL, fetch session ids). */
@@ -57,6 +100,7 @@ export class Connection {
     socket.on('error', (err) => this.logger.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => {
       this.closed = true;
+      this.releaseBudget();
       this.onClose(this);
     });
   }
@@ -73,14 +117,89 @@ export class Connection {
     if (this.closed) return;
     this.logger.info({ reason }, 'closing connection');
     this.closed = true;
+    this.releaseBudget();
     this.socket.destroy();
+  }
+
+  /** Bytes of responses not yet handed to the kernel. */
+  get pendingWriteBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /**
+   * Graceful close (shutdown): stops reading and dispatching; requests already dispatched are
+   * answered; then the socket is ended (FIN after the last response byte). Resolves when the
+   * socket closed or after `timeoutMs` (then destroyed).
+   */
+  async drainAndEnd(timeoutMs: number): Promise<void> {
+    if (this.closed) return;
+    this.draining = true;
+    this.socket.pause();
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed && this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    if (this.closed) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.socket.destroy();
+        resolve();
+      }, Math.max(1, deadline - Date.now()));
+      this.socket.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      // end() flushes what is queued, then sends FIN; the client's FIN (or a reset) closes it.
+      this.socket.end();
+      // A client that never reads must not hold the shutdown: 'finish' then a short wait.
+      this.socket.once('finish', () => setTimeout(() => this.socket.destroy(), 200).unref());
+    });
   }
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    const err = this.reader.push(chunk, (frame) => this.onFrame(frame));
+    const err = this.reader.push(chunk, (frame) => this.pending.push(frame));
     if (err) {
       this.close(err.kind === 'too-large' ? `request of ${err.size} bytes exceeds socket.request.max.bytes ${err.max}` : `negative frame size ${err.size}`);
+      return;
+    }
+    this.dispatchPending();
+  }
+
+  /** Called by the budget when slots are free again. */
+  resumeFromBudget(): void {
+    this.dispatchPending();
+    this.maybeResume();
+  }
+
+  private canDispatch(): boolean {
+    return !this.draining && this.inFlight < this.limits.maxInFlightRequests && this.socket.writableLength <= this.limits.maxPendingWriteBytes;
+  }
+
+  private dispatching = false;
+
+  private dispatchPending(): void {
+    if (this.dispatching) return; // re-entered from a synchronous answer: the outer loop goes on
+    this.dispatching = true;
+    try {
+      while (this.pending.length > 0 && !this.closed && this.canDispatch()) {
+        if (this.limits.budget !== undefined) {
+          if (!this.limits.budget.tryAcquire(this)) break;
+          this.budgetHeld++;
+        }
+        this.onFrame(this.pending.shift()!);
+      }
+    } finally {
+      this.dispatching = false;
+    }
+    this.maybePause();
+  }
+
+  private releaseBudget(): void {
+    const b = this.limits.budget;
+    if (b === undefined) return;
+    b.forget(this);
+    while (this.budgetHeld > 0) {
+      this.budgetHeld--;
+      b.release();
     }
   }
 
@@ -102,7 +221,6 @@ export class Connection {
     } else {
       this.complete(seq, result);
     }
-    this.maybePause();
   }
 
   private failed(e: unknown): void {
@@ -116,6 +234,10 @@ export class Connection {
   private complete(seq: number, result: DispatchResult): void {
     if (this.closed) return;
     this.done.set(seq, result);
+    if (this.budgetHeld > 0) {
+      this.budgetHeld--;
+      this.limits.budget?.release();
+    }
     if (seq !== this.nextToWrite) return;
     while (this.done.has(this.nextToWrite)) {
       const r = this.done.get(this.nextToWrite)!;
@@ -138,16 +260,18 @@ export class Connection {
   }
 
   private maybePause(): void {
-    if (this.pausedForBackpressure || this.closed) return;
-    if (this.inFlight >= this.limits.maxInFlightRequests || this.socket.writableLength > this.limits.maxPendingWriteBytes) {
+    if (this.pausedForBackpressure || this.closed || this.draining) return;
+    if (this.pending.length > 0 || !this.canDispatch()) {
       this.pausedForBackpressure = true;
       this.socket.pause();
     }
   }
 
   private maybeResume(): void {
-    if (!this.pausedForBackpressure || this.closed) return;
-    if (this.inFlight < this.limits.maxInFlightRequests && this.socket.writableLength <= this.limits.maxPendingWriteBytes) {
+    if (this.closed || this.draining) return;
+    if (this.pending.length > 0) this.dispatchPending();
+    if (!this.pausedForBackpressure) return;
+    if (this.pending.length === 0 && this.canDispatch()) {
       this.pausedForBackpressure = false;
       this.socket.resume();
     }
