@@ -63,7 +63,7 @@ describe.skipIf(!canMount)('a full log dir (tmpfs): KAFKA_STORAGE_ERROR, leaders
     cluster = await startCluster({
       nodes: 3,
       env: { KAFKA_BROKER_HEARTBEAT_INTERVAL_MS: '500', KAFKA_REPLICA_LAG_TIME_MAX_MS: '10000' },
-      nodeEnv: (spec) =>
+      nodeEnv: (spec): Record<string, string> | undefined =>
         spec.id === 1
           ? { KAFKA_LOG_DIRS: `${spec.dataDir},${small}` }
           : spec.id === 3
