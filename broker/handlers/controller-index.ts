@@ -18,6 +18,7 @@ import {
   controllerElectLeaders,
   controllerIncrementalAlterConfigs,
 } from './controller-admin.js';
+import { controllerAlterClientQuotas, controllerDescribeClientQuotas } from './controller-client-quotas.js';
 import { describeQuorum } from './describe-quorum.js';
 import { endQuorumEpoch } from './end-quorum-epoch.js';
 import { fetchSnapshot } from './fetch-snapshot.js';
@@ -43,6 +44,8 @@ const ALL: ReadonlyArray<HandlerDef<any, any, ControllerServices>> = [
   brokerRegistration,
   brokerHeartbeat,
   allocateProducerIds,
+  controllerDescribeClientQuotas,
+  controllerAlterClientQuotas,
 ];
 
 export function controllerHandlers(): ReadonlyMap<number, HandlerDef<any, any, ControllerServices>> {
