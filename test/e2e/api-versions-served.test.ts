@@ -86,6 +86,9 @@ function minimalRequest(apiKey: number, version: number, seq: number): unknown {
     // The one broker leads, and is the preferred replica: ELECTION_NOT_NEEDED per partition, top-level NONE.
     [ApiKey.ElectLeaders]: { electionType: 0, topicPartitions: [{ topic: TOPIC, partitions: [0] }], timeoutMs: 5000 },
     [ApiKey.ListTransactions]: { stateFilters: [], producerIdFilters: [], durationFilter: -1n },
+    [ApiKey.DescribeClientQuotas]: { components: [{ entityType: 'client-id', matchType: 2, match: null }], strict: false },
+    // validateOnly: nothing is committed.
+    [ApiKey.AlterClientQuotas]: { entries: [{ entity: [{ entityType: 'client-id', entityName: `served-v${version}` }], ops: [{ key: 'producer_byte_rate', value: 1_000_000, remove: false }] }], validateOnly: true },
   };
   const body = bodies[apiKey as keyof ApiRequests];
   if (body === undefined) throw new Error(`no minimal request for API ${API_SPECS[apiKey]?.name ?? apiKey}: add one to this test`);
