@@ -10,6 +10,7 @@ import { brokerHeartbeat } from './broker-heartbeat.js';
 import { brokerRegistration } from './broker-registration.js';
 import {
   controllerAlterConfigs,
+  controllerAlterPartitionReassignments,
   controllerApiVersions,
   controllerCreatePartitions,
   controllerCreateTopics,
@@ -17,6 +18,7 @@ import {
   controllerDescribeCluster,
   controllerElectLeaders,
   controllerIncrementalAlterConfigs,
+  controllerListPartitionReassignments,
 } from './controller-admin.js';
 import { controllerAlterClientQuotas, controllerDescribeClientQuotas } from './controller-client-quotas.js';
 import { describeQuorum } from './describe-quorum.js';
@@ -34,6 +36,8 @@ const ALL: ReadonlyArray<HandlerDef<any, any, ControllerServices>> = [
   controllerCreatePartitions,
   controllerIncrementalAlterConfigs,
   controllerElectLeaders,
+  controllerAlterPartitionReassignments,
+  controllerListPartitionReassignments,
   vote,
   beginQuorumEpoch,
   endQuorumEpoch,

@@ -85,6 +85,9 @@ function minimalRequest(apiKey: number, version: number, seq: number): unknown {
     [ApiKey.OffsetForLeaderEpoch]: { replicaId: -1, topics: [{ topic: TOPIC, partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }] },
     // The one broker leads, and is the preferred replica: ELECTION_NOT_NEEDED per partition, top-level NONE.
     [ApiKey.ElectLeaders]: { electionType: 0, topicPartitions: [{ topic: TOPIC, partitions: [0] }], timeoutMs: 5000 },
+    // Cancel with no reassignment in progress: NO_REASSIGNMENT_IN_PROGRESS for the partition, top-level NONE.
+    [ApiKey.AlterPartitionReassignments]: { timeoutMs: 5000, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, replicas: null }] }] },
+    [ApiKey.ListPartitionReassignments]: { timeoutMs: 5000, topics: null },
     [ApiKey.ListTransactions]: { stateFilters: [], producerIdFilters: [], durationFilter: -1n },
     [ApiKey.DescribeClientQuotas]: { components: [{ entityType: 'client-id', matchType: 2, match: null }], strict: false },
     // validateOnly: nothing is committed.
@@ -144,6 +147,10 @@ describe('every advertised version is served', () => {
         expect(res, `${spec!.name} v${v}`).toBeTypeOf('object');
         if ('errorCode' in res && typeof res.errorCode === 'number') {
           expect(res.errorCode, `${spec!.name} v${v} top-level error`).toBe(expectedError(range.apiKey, v));
+        }
+        if (range.apiKey === ApiKey.AlterPartitionReassignments) {
+          const p = (res as unknown as ApiResponses[ApiKey.AlterPartitionReassignments]).responses[0]!.partitions[0]!;
+          expect(p.errorCode, `${spec!.name} v${v} partition error`).toBe(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS);
         }
         if (range.apiKey === ApiKey.OffsetForLeaderEpoch) {
           // No top-level error code: the partition's answer is checked instead.
