@@ -29,6 +29,9 @@ import { METADATA_PARTITION, METADATA_TOPIC_NAME } from '../kraft/metadata-log.j
 import type { RaftMetadataQuorum } from '../kraft/raft-quorum.js';
 import type { Voter } from '../kraft/voters.js';
 import { ApiKey, type ApiRequests, type ApiResponses } from '../wire/generated/api.js';
+import { alterClientQuotasErrorResponse } from '../kraft/client-quotas.js';
+import type { AlterClientQuotasRequest } from '../wire/generated/messages/alter-client-quotas-request.js';
+import type { AlterClientQuotasResponse } from '../wire/generated/messages/alter-client-quotas-response.js';
 import type { AlterPartitionReassignmentsRequest } from '../wire/generated/messages/alter-partition-reassignments-request.js';
 import type { AlterPartitionReassignmentsResponse } from '../wire/generated/messages/alter-partition-reassignments-response.js';
 import type { AlterPartitionRequest } from '../wire/generated/messages/alter-partition-request.js';
@@ -58,6 +61,8 @@ export interface ControllerClient {
   allocateProducerIds(brokerId: number, brokerEpoch: number): Promise<AllocateProducerIdsResult>;
   /** ElectLeaders (key 43) as the active controller answers it (REQUEST_TIMED_OUT when none does in time). */
   electLeaders(electionType: number, topicPartitions: ElectLeadersRequest['topicPartitions'], timeoutMs?: number): Promise<ElectLeadersResponse>;
+  /** AlterClientQuotas (key 49) as the active controller answers it (REQUEST_TIMED_OUT when none does in time). */
+  alterClientQuotas(req: AlterClientQuotasRequest): Promise<AlterClientQuotasResponse>;
   /** AlterPartitionReassignments (key 45) as the active controller answers it (REQUEST_TIMED_OUT when none does in time). */
   alterPartitionReassignments(topics: AlterPartitionReassignmentsRequest['topics'], timeoutMs?: number): Promise<AlterPartitionReassignmentsResponse>;
   /** ListPartitionReassignments (key 46) as the active controller answers it (REQUEST_TIMED_OUT when none does in time). */
@@ -102,6 +107,7 @@ const VERSIONS = {
   alterPartition: 3,
   describeQuorum: 2,
   electLeaders: 2,
+  alterClientQuotas: 1,
   alterPartitionReassignments: 0,
   listPartitionReassignments: 0,
 } as const;
@@ -379,6 +385,34 @@ export class QuorumControllerClient implements ControllerClient {
       if (!(err instanceof ControllerUnavailableError)) throw err;
       this.opts.logger.warn({ err: err.message }, 'ElectLeaders: no active controller');
       return electLeadersErrorResponse(body, ErrorCode.REQUEST_TIMED_OUT, timedOut('ElectLeaders'));
+    }
+  }
+
+  async alterClientQuotas(req: AlterClientQuotasRequest): Promise<AlterClientQuotasResponse> {
+    const t = this.opts.defaultTimeoutMs;
+    const deadline = Date.now() + t;
+    const body: AlterClientQuotasRequest = {
+      entries: req.entries.map((e) => ({
+        entity: e.entity.map((x) => ({ entityType: x.entityType, entityName: x.entityName })),
+        ops: e.ops.map((o) => ({ key: o.key, value: o.value, remove: o.remove })),
+      })),
+      validateOnly: req.validateOnly,
+    };
+    try {
+      const { res, from } = await this.call(
+        ApiKey.AlterClientQuotas,
+        VERSIONS.alterClientQuotas,
+        body,
+        t,
+        (r) => r.entries.some((x) => x.errorCode === ErrorCode.NOT_CONTROLLER),
+        (c) => c.alterClientQuotas(body),
+      );
+      if (!req.validateOnly && res.entries.some((x) => x.errorCode === ErrorCode.NONE)) await this.caughtUp(from, deadline);
+      return { throttleTimeMs: 0, entries: res.entries };
+    } catch (err) {
+      if (!(err instanceof ControllerUnavailableError)) throw err;
+      this.opts.logger.warn({ err: err.message }, 'AlterClientQuotas: no active controller');
+      return alterClientQuotasErrorResponse(body, ErrorCode.REQUEST_TIMED_OUT, timedOut('AlterClientQuotas'));
     }
   }
 

@@ -38,6 +38,7 @@ import type { Connection, DispatchResult, RequestDispatcher } from './network/co
 import { NetworkServer } from './network/server.js';
 import { ReplicaManager } from './replica-manager.js';
 import { Router } from './router.js';
+import { ClientQuotaManager } from './quota/quota-manager.js';
 import { TransactionCoordinatorRuntime } from './txn/runtime.js';
 import type { BrokerServices } from './services.js';
 import { ensureClusterId, ensureDirectoryIds } from './cluster-id.js';
@@ -265,6 +266,8 @@ export class BrokerNode {
         logger: logger.child({ mod: 'txn-coordinator' }),
       });
       this.txnCoordinator = txnCoordinator;
+      const quotas = new ClientQuotaManager({ samples: Math.max(1, config.int('quota.window.num')), windowMs: Math.max(1, config.int('quota.window.size.seconds')) * 1000 }, clock.nowMs);
+      quotas.onImage(quorum.image);
       brokerServices = {
         config,
         nodeId,
@@ -280,11 +283,13 @@ export class BrokerNode {
         txnCoordinator,
         internalTopics,
         handlers,
+        quotas,
         controllerId: () => aliveBrokerForClients(quorum.image, nodeId),
       };
       quorum.onImage((image: MetadataImage) => {
         void replicaManager.applyImage(image);
         groupCoordinator.onImage(image);
+        quotas.onImage(image);
       });
       await replicaManager.applyImage(quorum.image);
       groupCoordinator.start();

@@ -27,6 +27,7 @@ import {
   deleteTopics,
   incrementalAlterConfigs,
 } from '../../kraft/controller.js';
+import { alterClientQuotasErrorResponse, decideAlterClientQuotas } from '../../kraft/client-quotas.js';
 import type { MetadataImage } from '../../kraft/image.js';
 import { METADATA_PARTITION, METADATA_TOPIC_NAME } from '../../kraft/metadata-log.js';
 import { NotControllerError, type RaftMetadataQuorum } from '../../kraft/raft-quorum.js';
@@ -35,6 +36,8 @@ import type { ApiMessageAndVersion } from '../../kraft/records.js';
 import { ErrorCode, errorMessage } from '../../wire/errors.js';
 import type { AllocateProducerIdsRequest } from '../../wire/generated/messages/allocate-producer-ids-request.js';
 import type { AllocateProducerIdsResponse } from '../../wire/generated/messages/allocate-producer-ids-response.js';
+import type { AlterClientQuotasRequest } from '../../wire/generated/messages/alter-client-quotas-request.js';
+import type { AlterClientQuotasResponse } from '../../wire/generated/messages/alter-client-quotas-response.js';
 import type { AlterConfigsRequest } from '../../wire/generated/messages/alter-configs-request.js';
 import type { AlterConfigsResponse } from '../../wire/generated/messages/alter-configs-response.js';
 import type { AlterPartitionReassignmentsRequest } from '../../wire/generated/messages/alter-partition-reassignments-request.js';
@@ -273,6 +276,18 @@ export class QuorumController {
         return { records: d.records, result: d.response };
       },
       () => electLeadersErrorResponse(req, ErrorCode.NOT_CONTROLLER),
+    );
+  }
+
+  /** AlterClientQuotas (key 49): ClientQuotaRecords (kraft/client-quotas.ts). */
+  alterClientQuotas(req: AlterClientQuotasRequest): Promise<AlterClientQuotasResponse> {
+    return this.decide(
+      (image) => {
+        const d = decideAlterClientQuotas(image, req);
+        if (d.records.length > 0) this.logger.info({ records: d.records.length }, 'AlterClientQuotas changes client quotas');
+        return { records: d.records, result: d.response };
+      },
+      () => alterClientQuotasErrorResponse(req, ErrorCode.NOT_CONTROLLER, errorMessage(ErrorCode.NOT_CONTROLLER)),
     );
   }
 

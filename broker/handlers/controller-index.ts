@@ -20,6 +20,7 @@ import {
   controllerIncrementalAlterConfigs,
   controllerListPartitionReassignments,
 } from './controller-admin.js';
+import { controllerAlterClientQuotas, controllerDescribeClientQuotas } from './controller-client-quotas.js';
 import { describeQuorum } from './describe-quorum.js';
 import { endQuorumEpoch } from './end-quorum-epoch.js';
 import { fetchSnapshot } from './fetch-snapshot.js';
@@ -47,6 +48,8 @@ const ALL: ReadonlyArray<HandlerDef<any, any, ControllerServices>> = [
   brokerRegistration,
   brokerHeartbeat,
   allocateProducerIds,
+  controllerDescribeClientQuotas,
+  controllerAlterClientQuotas,
 ];
 
 export function controllerHandlers(): ReadonlyMap<number, HandlerDef<any, any, ControllerServices>> {

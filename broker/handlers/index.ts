@@ -2,6 +2,7 @@
 import type { HandlerDef } from '../handler.js';
 import { addOffsetsToTxn } from './add-offsets-to-txn.js';
 import { addPartitionsToTxn } from './add-partitions-to-txn.js';
+import { alterClientQuotas } from './alter-client-quotas.js';
 import { alterConfigs } from './alter-configs.js';
 import { alterPartitionReassignments } from './alter-partition-reassignments.js';
 import { apiVersions } from './api-versions.js';
@@ -9,6 +10,7 @@ import { createPartitions } from './create-partitions.js';
 import { createTopics } from './create-topics.js';
 import { deleteRecords } from './delete-records.js';
 import { deleteTopics } from './delete-topics.js';
+import { describeClientQuotas } from './describe-client-quotas.js';
 import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
 import { deleteGroups } from './delete-groups.js';
@@ -76,6 +78,8 @@ const ALL: readonly HandlerDef[] = [
   offsetDelete,
   describeTransactions,
   listTransactions,
+  describeClientQuotas,
+  alterClientQuotas,
 ];
 
 export function brokerHandlers(): ReadonlyMap<number, HandlerDef> {

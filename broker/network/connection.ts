@@ -9,6 +9,10 @@
 // of responses wait to be sent; otherwise the socket is paused, so a client that pipelines
 // without reading, or never reads its responses, stops being read instead of growing memory.
 // At most one chunk's frames wait in the queue.
+//
+// A client over a quota (broker/quota/) gets its response with throttle_time_ms and then the
+// connection is muted (nothing read or dispatched) for that long (KIP-219); for request versions
+// that predate KIP-219 the response itself is held for that long (and the responses behind it).
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameReader } from '../../wire/frame-reader.js';
@@ -16,7 +20,17 @@ import { FrameReader } from '../../wire/frame-reader.js';
 /** Thrown by a dispatcher when the bytes cannot be a valid request: the connection is closed. */
 export class MalformedRequestError extends Error {}
 
-export type DispatchResult = Buffer | Buffer[] | null;
+/** A response (null: none, acks=0) of a client over a quota: mute after it, or hold it (`delay`). */
+export class ThrottledResponse {
+  constructor(
+    readonly frames: Buffer | Buffer[] | null,
+    readonly throttleMs: number,
+    readonly delay: boolean,
+  ) {}
+}
+
+export type DispatchResult = Buffer | Buffer[] | null | ThrottledResponse;
+
 
 export interface RequestDispatcher {
   /** Returns the response frame(s) (size prefix included), or null when no response is due (acks=0). */
@@ -78,6 +92,11 @@ export class Connection {
   private budgetHeld = 0;
   /** Graceful close: no new request is dispatched; the socket ends once every answer is written. */
   private draining = false;
+  /** Muted for a quota until this timer fires. */
+  private throttleTimer: NodeJS.Timeout | null = null;
+  private throttledUntil = 0;
+  /** The next response waits for the throttle timer (a pre-KIP-219 request version). */
+  private holding = false;
   /** Client id of the last request, for logs and quotas. */
   clientId: string | null = null;
   /** State handlers may attach to a connection (e.g. SASL, fetch session ids). */
@@ -99,6 +118,7 @@ export class Connection {
     socket.on('drain', () => this.maybeResume());
     socket.on('error', (err) => this.logger.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => {
+      if (this.throttleTimer !== null) clearTimeout(this.throttleTimer);
       this.closed = true;
       this.releaseBudget();
       this.onClose(this);
@@ -171,7 +191,7 @@ export class Connection {
   }
 
   private canDispatch(): boolean {
-    return !this.draining && this.inFlight < this.limits.maxInFlightRequests && this.socket.writableLength <= this.limits.maxPendingWriteBytes;
+    return !this.draining && this.throttleTimer === null && this.inFlight < this.limits.maxInFlightRequests && this.socket.writableLength <= this.limits.maxPendingWriteBytes;
   }
 
   private dispatching = false;
@@ -238,9 +258,22 @@ export class Connection {
       this.budgetHeld--;
       this.limits.budget?.release();
     }
-    if (seq !== this.nextToWrite) return;
+    if (seq === this.nextToWrite) this.flush();
+  }
+
+  private flush(): void {
+    if (this.holding) return;
     while (this.done.has(this.nextToWrite)) {
-      const r = this.done.get(this.nextToWrite)!;
+      let r: DispatchResult = this.done.get(this.nextToWrite)!;
+      if (r instanceof ThrottledResponse) {
+        this.throttle(r.throttleMs);
+        if (r.delay && r.frames !== null) {
+          this.done.set(this.nextToWrite, r.frames);
+          this.holding = true;
+          break;
+        }
+        r = r.frames;
+      }
       this.done.delete(this.nextToWrite);
       this.nextToWrite++;
       if (r === null) continue;
@@ -275,5 +308,28 @@ export class Connection {
       this.pausedForBackpressure = false;
       this.socket.resume();
     }
+  }
+
+  /** Mutes the connection for `ms` (extending a running throttle, never shortening it). */
+  private throttle(ms: number): void {
+    if (this.closed) return;
+    const until = Date.now() + ms;
+    this.socket.pause();
+    if (until <= this.throttledUntil && this.throttleTimer !== null) return;
+    this.throttledUntil = until;
+    if (this.throttleTimer !== null) clearTimeout(this.throttleTimer);
+    this.throttleTimer = setTimeout(() => this.endThrottle(), ms);
+  }
+
+  private endThrottle(): void {
+    this.throttleTimer = null;
+    this.throttledUntil = 0;
+    if (this.closed) return;
+    if (this.holding) {
+      this.holding = false;
+      this.flush();
+    }
+    this.maybeResume();
+    if (!this.pausedForBackpressure && !this.draining) this.socket.resume();
   }
 }

@@ -89,6 +89,9 @@ function minimalRequest(apiKey: number, version: number, seq: number): unknown {
     [ApiKey.AlterPartitionReassignments]: { timeoutMs: 5000, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, replicas: null }] }] },
     [ApiKey.ListPartitionReassignments]: { timeoutMs: 5000, topics: null },
     [ApiKey.ListTransactions]: { stateFilters: [], producerIdFilters: [], durationFilter: -1n },
+    [ApiKey.DescribeClientQuotas]: { components: [{ entityType: 'client-id', matchType: 2, match: null }], strict: false },
+    // validateOnly: nothing is committed.
+    [ApiKey.AlterClientQuotas]: { entries: [{ entity: [{ entityType: 'client-id', entityName: `served-v${version}` }], ops: [{ key: 'producer_byte_rate', value: 1_000_000, remove: false }] }], validateOnly: true },
   };
   const body = bodies[apiKey as keyof ApiRequests];
   if (body === undefined) throw new Error(`no minimal request for API ${API_SPECS[apiKey]?.name ?? apiKey}: add one to this test`);
