@@ -43,6 +43,8 @@ interface Target {
 }
 
 const MAX_WAIT_CAP_MS = 30_000;
+/** A fetch waits for at least this much of its connection's response budget (or all it asked). */
+const RESERVE_AT_LEAST_BYTES = 1024 * 1024;
 
 function partitionData(
   partitionIndex: number,
@@ -122,12 +124,21 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
     const deadline = services.nowMs() + maxWait;
     const isolationLevel = v >= 4 ? (req.isolationLevel ?? 0) : 0;
     const follower = replicaId >= 0 ? { replicaId, replicaEpoch } : null;
-    let result = await readAll(ctx, targets, responseMaxBytes, follower, isolationLevel);
-    for (let round = 0; round < 1000 && result.bytes < minBytes && !result.anyError && targets.length > 0; round++) {
-      const left = deadline - services.nowMs();
-      if (left <= 0 || ctx.conn.isClosed) break;
-      await waitForData(ctx, targets, left);
-      result = await readAll(ctx, targets, responseMaxBytes, follower, isolationLevel);
+    // What this response may hold comes out of the connection's response-memory bound, so a
+    // client that pipelines fetches and never reads cannot make the broker buffer without end.
+    const granted = await ctx.conn.reserveResponseBytes(responseMaxBytes, RESERVE_AT_LEAST_BYTES);
+    let result: Awaited<ReturnType<typeof readAll>>;
+    try {
+      const maxBytes = Math.min(responseMaxBytes, granted);
+      result = await readAll(ctx, targets, maxBytes, follower, isolationLevel);
+      for (let round = 0; round < 1000 && result.bytes < minBytes && !result.anyError && targets.length > 0; round++) {
+        const left = deadline - services.nowMs();
+        if (left <= 0 || ctx.conn.isClosed) break;
+        await waitForData(ctx, targets, left);
+        result = await readAll(ctx, targets, maxBytes, follower, isolationLevel);
+      }
+    } finally {
+      ctx.conn.releaseResponseBytes(granted);
     }
 
     const session = resolution.kind === 'full' || resolution.kind === 'incremental' ? resolution.session : null;

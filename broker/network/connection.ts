@@ -8,7 +8,12 @@
 // requests is under `queued.max.requests` (`RequestBudget`), and less than `maxPendingWriteBytes`
 // of responses wait to be sent; otherwise the socket is paused, so a client that pipelines
 // without reading, or never reads its responses, stops being read instead of growing memory.
-// At most one chunk's frames wait in the queue.
+// At most one chunk's frames wait in the queue. Requests already dispatched are bounded too:
+// a fetch reserves the bytes it may answer (`reserveResponseBytes`) out of the same
+// `maxPendingWriteBytes`, counting responses unsent, answered but waiting for an earlier one,
+// and promised to fetches still running; it waits while none are left, so a client that
+// pipelines large fetches and never reads holds about that much memory, not one response per
+// queued request.
 //
 // A client over a quota (broker/quota/) gets its response with throttle_time_ms and then the
 // connection is muted (nothing read or dispatched) for that long (KIP-219); for request versions
@@ -92,6 +97,11 @@ export class Connection {
   private budgetHeld = 0;
   /** Graceful close: no new request is dispatched; the socket ends once every answer is written. */
   private draining = false;
+  /** Response bytes promised to running fetches (`reserveResponseBytes`). */
+  private reservedResponseBytes = 0;
+  /** Bytes of answered responses waiting for an earlier response to be written. */
+  private heldResponseBytes = 0;
+  private readonly responseByteWaiters: Array<() => void> = [];
   /** Muted for a quota until this timer fires. */
   private throttleTimer: NodeJS.Timeout | null = null;
   private throttledUntil = 0;
@@ -115,11 +125,15 @@ export class Connection {
     this.reader = new FrameReader(limits.maxRequestBytes);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.maybeResume());
+    socket.on('drain', () => {
+      this.wakeResponseByteWaiters();
+      this.maybeResume();
+    });
     socket.on('error', (err) => this.logger.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => {
       if (this.throttleTimer !== null) clearTimeout(this.throttleTimer);
       this.closed = true;
+      this.wakeResponseByteWaiters();
       this.releaseBudget();
       this.onClose(this);
     });
@@ -144,6 +158,40 @@ export class Connection {
   /** Bytes of responses not yet handed to the kernel. */
   get pendingWriteBytes(): number {
     return this.socket.writableLength;
+  }
+
+  /** Response bytes this connection holds in memory: unsent, held for ordering, promised. */
+  private get responseBytesInMemory(): number {
+    return this.socket.writableLength + this.heldResponseBytes + this.reservedResponseBytes;
+  }
+
+  /**
+   * Reserves up to `want` bytes for a response being built (a fetch), waiting while fewer than
+   * min(want, `atLeast`) are left of `maxPendingWriteBytes`; resolves the bytes granted (0 once
+   * the connection is closed). The caller gives them back with `releaseResponseBytes`.
+   */
+  async reserveResponseBytes(want: number, atLeast: number): Promise<number> {
+    const need = Math.max(1, Math.min(want, atLeast));
+    while (!this.closed) {
+      const left = this.limits.maxPendingWriteBytes - this.responseBytesInMemory;
+      if (left >= need) {
+        const granted = Math.min(want, left);
+        this.reservedResponseBytes += granted;
+        return granted;
+      }
+      await new Promise<void>((resolve) => this.responseByteWaiters.push(resolve));
+    }
+    return 0;
+  }
+
+  releaseResponseBytes(bytes: number): void {
+    this.reservedResponseBytes = Math.max(0, this.reservedResponseBytes - bytes);
+    this.wakeResponseByteWaiters();
+  }
+
+  private wakeResponseByteWaiters(): void {
+    if (this.responseByteWaiters.length === 0) return;
+    for (const w of this.responseByteWaiters.splice(0)) w();
   }
 
   /**
@@ -254,6 +302,7 @@ export class Connection {
   private complete(seq: number, result: DispatchResult): void {
     if (this.closed) return;
     this.done.set(seq, result);
+    this.heldResponseBytes += resultBytes(result);
     if (this.budgetHeld > 0) {
       this.budgetHeld--;
       this.limits.budget?.release();
@@ -277,6 +326,7 @@ export class Connection {
       this.done.delete(this.nextToWrite);
       this.nextToWrite++;
       if (r === null) continue;
+      this.heldResponseBytes -= resultBytes(r);
       if (!this.corked) {
         this.corked = true;
         this.socket.cork();
@@ -332,4 +382,15 @@ export class Connection {
     this.maybeResume();
     if (!this.pausedForBackpressure && !this.draining) this.socket.resume();
   }
+}
+
+function resultBytes(r: DispatchResult): number {
+  if (r === null) return 0;
+  if (r instanceof ThrottledResponse) return resultBytes(r.frames);
+  if (Array.isArray(r)) {
+    let n = 0;
+    for (const b of r) n += b.length;
+    return n;
+  }
+  return r.length;
 }
