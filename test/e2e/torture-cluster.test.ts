@@ -149,10 +149,14 @@ describe(`crash-loop torture, 3 nodes: ${KILLS} SIGKILLs of random nodes under i
       }
       const mark = load.ackedCount();
       await waitFor('acknowledgements after the last restart', () => load.ackedCount() > mark + 50, { timeoutMs: 60_000 });
-    } finally {
-      await load.stop();
+    } catch (err) {
+      // Keep the campaign's own error (a node that did not restart, ...), not the stop's.
       figures['kill log'] = log;
+      await load.stop().catch(() => undefined);
+      throw err;
     }
+    figures['kill log'] = log;
+    await load.stop();
     const intervalsWithAcks = ackedAtKill.slice(1).filter((n, i) => n > ackedAtKill[i]!).length;
     const avg = (xs: number[]) => (xs.length === 0 ? 0 : Math.round(xs.reduce((a, b) => a + b, 0) / xs.length));
     Object.assign(figures, {
