@@ -1,7 +1,7 @@
 // Issue #8, crash-loop torture on 3 nodes: a topic with 3 partitions, replication factor 3,
 // min.insync.replicas=2, small segments; idempotent acks=-1 producers (kafkajs, one per partition,
 // bootstrap = every node) write continuously while the harness SIGKILLs a node, restarts it after
-// a random delay and kills again, TORTURE_KILLS times (default 10, bounded for CI; seeded PRNG).
+// a random delay and kills again, TORTURE_KILLS times (default 6, bounded for CI; seeded PRNG).
 // The victim is chosen in turn by three rules drawn at random: any node, the active controller
 // (the quorum leader), the leader of a random partition. At most one node is down at a time (the
 // quorum of 3 survives); between kills the harness sometimes waits for the ISR to be 3 again and
@@ -27,7 +27,7 @@ import { envKills, envSeed, TortureLoad, verifyReadBack } from '../support/tortu
 import { prng, sleep, topicName, waitFor } from '../support/util.js';
 import type { MetadataResponse } from '../../wire/generated/messages/metadata-response.js';
 
-const KILLS = envKills(10);
+const KILLS = envKills(6);
 const SEED = envSeed(0xc1a5);
 const NODES = 3;
 const PARTITIONS = 3;

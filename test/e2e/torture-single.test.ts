@@ -1,7 +1,7 @@
 // Issue #8, crash-loop torture on one node: idempotent acks=-1 producers (kafkajs, one per
 // partition) write continuously to 4 partitions with small segments and a small index interval
 // (many rolls, many index entries) while the harness SIGKILLs the broker every 0.5–3 s (seeded
-// PRNG) and restarts it on the same data dir, TORTURE_KILLS times (default 20, bounded for CI).
+// PRNG) and restarts it on the same data dir, TORTURE_KILLS times (default 12, bounded for CI).
 //
 // After each kill, before the restart, the partition directories are read as the crash left them
 // (log-checker with a torn tail allowed): what recovery has to deal with is counted (torn tails,
@@ -21,7 +21,7 @@ import { readPartitionLog } from '../support/log-checker.js';
 import { envKills, envSeed, TortureLoad, verifyReadBack } from '../support/torture.js';
 import { prng, sleep, topicName, waitFor, withTimeout } from '../support/util.js';
 
-const KILLS = envKills(20);
+const KILLS = envKills(12);
 const SEED = envSeed(0x5eed8);
 const PARTITIONS = 4;
 const TOPIC = topicName('torture-single');
