@@ -82,9 +82,10 @@ const INT64_MIN = -0x8000000000000000n;
  * A number as an int64, clamped to the int64 range. Offsets and timestamps arrive as int64 and
  * are kept as numbers: a client's 2^63-1 becomes 2^63 (the nearest double), and a retention time
  * near 2^63 added to now overflows it; without the clamp the record could not be encoded and
- * the whole __consumer_offsets append failed (found by test/e2e/fuzz-live.test.ts).
+ * the whole __consumer_offsets append failed (found by test/e2e/fuzz-live.test.ts). OffsetFetch
+ * answers committed offsets through it too.
  */
-function int64(n: number): bigint {
+export function int64(n: number): bigint {
   const b = BigInt(Math.trunc(n));
   return b > INT64_MAX ? INT64_MAX : b < INT64_MIN ? INT64_MIN : b;
 }
