@@ -20,7 +20,8 @@
 // legitimately wait (Fetch long polls, group joins) may also park. When the connection stays
 // open, a following ApiVersions on it is answered. An incomplete frame (size-larger) is left
 // after a moment. After each batch of cases the broker process is alive, answers ApiVersions and
-// Metadata on a new connection, and its RSS is sampled; at the end the RSS stayed bounded and did
+// Metadata on a new connection, and its RSS is sampled; the topics the cases created are deleted
+// (so the samples show leaks, not thousands of fuzz-created partitions); at the end the RSS stayed bounded and did
 // not grow steadily, the records stored before the run read back byte for byte (before and after
 // a restart), and both topics' logs pass test/support/log-checker.ts.
 //
@@ -289,6 +290,22 @@ async function fetchKnown(port: number): Promise<Buffer> {
   });
 }
 
+/**
+ * Deletes the topics the cases created (a mutated CreateTopics may legitimately create a topic of
+ * thousands of partitions): keeps the broker's state, file descriptors and so its RSS bounded, so
+ * the RSS samples show leaks rather than topics. Returns how many were deleted.
+ */
+async function deleteCreatedTopics(port: number): Promise<number> {
+  const md = await probeMetadata(port, null, 10_000);
+  const names = md.topics.map((t) => t.name).filter((n) => n !== KNOWN && n !== NAMES.topic && !n.startsWith('__'));
+  if (names.length === 0) return 0;
+  await withClient(port, async (c) => {
+    const r = await c.send(ApiKey.DeleteTopics, 4, { topicNames: names, timeoutMs: 30_000 }, 30_000);
+    for (const t of r.responses) expect(t.errorCode, `delete ${t.name}`).toBe(ErrorCode.NONE);
+  });
+  return names.length;
+}
+
 function knownValue(k: number): Buffer {
   return Buffer.from([k & 0xff, 0, 0x0a, 0xff, 0x0d, (k * 7) & 0xff]);
 }
@@ -351,6 +368,7 @@ describe('protocol fuzzing against a live broker', () => {
     const rss: number[] = [];
     const failures: string[] = [];
     let run = 0;
+    let deleted = 0;
     const sample = async () => {
       const v = await rssBytes(broker.pid!);
       if (v !== undefined) rss.push(v);
@@ -399,8 +417,12 @@ describe('protocol fuzzing against a live broker', () => {
       }
       await sample();
       if (failures.length >= 20) break;
+      deleted += await deleteCreatedTopics(broker.port);
     }
     const seconds = (Date.now() - started) / 1000;
+    // State the cases legitimately created (topics, partitions), to read the RSS figures against.
+    const all = await probeMetadata(broker.port, null, 10_000);
+    const partitionCount = all.topics.reduce((n, t) => n + t.partitions.length, 0);
     const mb = (n: number) => (n / 1024 / 1024).toFixed(0);
     const errorLines = broker.output().split('\n').filter((l) => /"level":(50|60)/.test(l));
     // eslint-disable-next-line no-console
@@ -408,7 +430,7 @@ describe('protocol fuzzing against a live broker', () => {
       `fuzz-live: ${run} cases over ${pairs.length} (API, version) pairs in ${seconds.toFixed(1)} s (seed ${SEED}); ` +
         `outcomes ${JSON.stringify(Object.fromEntries(outcomes))}; mutations ${JSON.stringify(Object.fromEntries(byMutation))}; ` +
         `broker RSS ${mb(Math.min(...rss))}..${mb(Math.max(...rss))} MB over ${rss.length} samples (first ${mb(rss[0]!)}, last ${mb(rss[rss.length - 1]!)}); ` +
-        `${errorLines.length} error log lines`,
+        `${errorLines.length} error log lines; ${deleted} topics created by cases deleted between batches, ${all.topics.length} topics with ${partitionCount} partitions at the end`,
     );
     if (errorLines.length > 0) {
       // eslint-disable-next-line no-console
