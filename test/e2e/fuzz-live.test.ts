@@ -68,6 +68,9 @@ const PROBE_CORRELATION = 0x7ead0001;
 /** APIs that may hold a valid request for a while: a mutated max wait / min bytes / timeout parks it. */
 const MAY_WAIT = new Set<number>([ApiKey.Fetch, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.Produce, ApiKey.CreateTopics, ApiKey.DeleteTopics, ApiKey.CreatePartitions, ApiKey.DeleteRecords, ApiKey.ElectLeaders]);
 
+/** Topic administration: listed when a batch ends with a topic missing. */
+const ADMIN = new Set<number>([ApiKey.CreateTopics, ApiKey.DeleteTopics, ApiKey.CreatePartitions, ApiKey.DeleteRecords]);
+
 const MUTATIONS = [
   'bitflip', 'bitflip', 'bitflips', 'bytes', 'length-field', 'length-field', 'length-field', 'int-field', 'int-field', 'int-field', 'tagged', 'truncate', 'extend',
   'version', 'apikey', 'size-smaller', 'size-larger', 'size-negative', 'size-huge', 'size-zero',
@@ -306,6 +309,25 @@ async function deleteCreatedTopics(port: number): Promise<number> {
   return names.length;
 }
 
+/**
+ * Creates the topic the requests name when a case deleted it: legitimately possible, e.g. a bit
+ * flip turning DeleteRecords (key 21) into DeleteTopics (key 20) makes the DeleteRecords body,
+ * which starts with [1 topic]['fuzz'], a valid DeleteTopics v0 of 'fuzz'. (KNOWN is named by no
+ * request, so no mutation can reach it.) Returns whether it had to be created.
+ */
+async function ensureTopic(port: number, name: string): Promise<boolean> {
+  const md = await probeMetadata(port, [name], 10_000);
+  if (md.topics[0]?.errorCode === ErrorCode.NONE) return false;
+  await waitFor(`topic ${name} re-created`, () =>
+    withClient(port, async (c) => {
+      const r = await c.send(ApiKey.CreateTopics, 7, { topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+      return r.topics[0]!.errorCode === ErrorCode.NONE || r.topics[0]!.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS;
+    }),
+    { timeoutMs: 20_000 },
+  );
+  return true;
+}
+
 function knownValue(k: number): Buffer {
   return Buffer.from([k & 0xff, 0, 0x0a, 0xff, 0x0d, (k * 7) & 0xff]);
 }
@@ -369,6 +391,7 @@ describe('protocol fuzzing against a live broker', () => {
     const failures: string[] = [];
     let run = 0;
     let deleted = 0;
+    let recreated = 0;
     const sample = async () => {
       const v = await rssBytes(broker.pid!);
       if (v !== undefined) rss.push(v);
@@ -412,12 +435,14 @@ describe('protocol fuzzing against a live broker', () => {
         throw new Error(
           `after cases ${batch[0]}..${batch[next - 1]} the broker is unwell (${(e as Error).message}; exit ${JSON.stringify(broker.exitStatus())}, RSS ${rssNow}).\n` +
             `Slow or unanswered cases of the batch:\n  ${suspects.map((s) => `${s.outcome} after ${s.ms} ms: ${describeCase(s.c)}`).join('\n  ')}\n` +
-            `The last cases started:\n  ${last.join('\n  ')}`,
+            `The last cases started:\n  ${last.join('\n  ')}\n` +
+            `The batch's topic admin cases:\n  ${batch.slice(0, next).map((i) => makeCase(i, pairs)).filter((c) => ADMIN.has(c.apiKey)).map(describeCase).join('\n  ')}`,
         );
       }
       await sample();
       if (failures.length >= 20) break;
       deleted += await deleteCreatedTopics(broker.port);
+      if (await ensureTopic(broker.port, NAMES.topic)) recreated++;
     }
     const seconds = (Date.now() - started) / 1000;
     // State the cases legitimately created (topics, partitions), to read the RSS figures against.
@@ -430,7 +455,7 @@ describe('protocol fuzzing against a live broker', () => {
       `fuzz-live: ${run} cases over ${pairs.length} (API, version) pairs in ${seconds.toFixed(1)} s (seed ${SEED}); ` +
         `outcomes ${JSON.stringify(Object.fromEntries(outcomes))}; mutations ${JSON.stringify(Object.fromEntries(byMutation))}; ` +
         `broker RSS ${mb(Math.min(...rss))}..${mb(Math.max(...rss))} MB over ${rss.length} samples (first ${mb(rss[0]!)}, last ${mb(rss[rss.length - 1]!)}); ` +
-        `${errorLines.length} error log lines; ${deleted} topics created by cases deleted between batches, ${all.topics.length} topics with ${partitionCount} partitions at the end`,
+        `${errorLines.length} error log lines; ${deleted} topics created by cases deleted between batches, '${NAMES.topic}' re-created ${recreated} times, ${all.topics.length} topics with ${partitionCount} partitions at the end`,
     );
     if (errorLines.length > 0) {
       // eslint-disable-next-line no-console
