@@ -49,6 +49,8 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   { name: 'socket.request.max.bytes', type: 'int', default: String(100 * 1024 * 1024) },
   { name: 'message.max.bytes', type: 'int', default: '1048588' },
   { name: 'queued.max.requests', type: 'int', default: '500' },
+  { name: 'quota.window.num', type: 'int', default: '11', readOnly: true },
+  { name: 'quota.window.size.seconds', type: 'int', default: '1', readOnly: true },
   { name: 'max.connections', type: 'int', default: String(2 ** 31 - 1) },
   { name: 'max.connections.per.ip', type: 'int', default: String(2 ** 31 - 1) },
   { name: 'log.segment.bytes', type: 'int', default: String(1024 * 1024 * 1024) },

@@ -29,6 +29,11 @@ import { METADATA_PARTITION, METADATA_TOPIC_NAME } from '../kraft/metadata-log.j
 import type { RaftMetadataQuorum } from '../kraft/raft-quorum.js';
 import type { Voter } from '../kraft/voters.js';
 import { ApiKey, type ApiRequests, type ApiResponses } from '../wire/generated/api.js';
+import { alterClientQuotasErrorResponse } from '../kraft/client-quotas.js';
+import type { AlterClientQuotasRequest } from '../wire/generated/messages/alter-client-quotas-request.js';
+import type { AlterClientQuotasResponse } from '../wire/generated/messages/alter-client-quotas-response.js';
+import type { AlterPartitionReassignmentsRequest } from '../wire/generated/messages/alter-partition-reassignments-request.js';
+import type { AlterPartitionReassignmentsResponse } from '../wire/generated/messages/alter-partition-reassignments-response.js';
 import type { AlterPartitionRequest } from '../wire/generated/messages/alter-partition-request.js';
 import type { AlterPartitionResponse } from '../wire/generated/messages/alter-partition-response.js';
 import type { BrokerHeartbeatRequest } from '../wire/generated/messages/broker-heartbeat-request.js';
@@ -37,7 +42,10 @@ import type { BrokerRegistrationRequest } from '../wire/generated/messages/broke
 import type { BrokerRegistrationResponse } from '../wire/generated/messages/broker-registration-response.js';
 import type { ElectLeadersRequest } from '../wire/generated/messages/elect-leaders-request.js';
 import type { ElectLeadersResponse } from '../wire/generated/messages/elect-leaders-response.js';
+import type { ListPartitionReassignmentsRequest } from '../wire/generated/messages/list-partition-reassignments-request.js';
+import type { ListPartitionReassignmentsResponse } from '../wire/generated/messages/list-partition-reassignments-response.js';
 import { electLeadersErrorResponse } from './controller/elect-leaders.js';
+import { alterReassignmentsErrorResponse, listReassignmentsErrorResponse } from './controller/reassignment.js';
 import { ErrorCode, errorMessage } from '../wire/errors.js';
 import { ZERO_UUID } from '../wire/primitives.js';
 import type { QuorumController } from './controller/quorum-controller.js';
@@ -53,6 +61,12 @@ export interface ControllerClient {
   allocateProducerIds(brokerId: number, brokerEpoch: number): Promise<AllocateProducerIdsResult>;
   /** ElectLeaders (key 43) as the active controller answers it (REQUEST_TIMED_OUT when none does in time). */
   electLeaders(electionType: number, topicPartitions: ElectLeadersRequest['topicPartitions'], timeoutMs?: number): Promise<ElectLeadersResponse>;
+  /** AlterClientQuotas (key 49) as the active controller answers it (REQUEST_TIMED_OUT when none does in time). */
+  alterClientQuotas(req: AlterClientQuotasRequest): Promise<AlterClientQuotasResponse>;
+  /** AlterPartitionReassignments (key 45) as the active controller answers it (REQUEST_TIMED_OUT when none does in time). */
+  alterPartitionReassignments(topics: AlterPartitionReassignmentsRequest['topics'], timeoutMs?: number): Promise<AlterPartitionReassignmentsResponse>;
+  /** ListPartitionReassignments (key 46) as the active controller answers it (REQUEST_TIMED_OUT when none does in time). */
+  listPartitionReassignments(topics: ListPartitionReassignmentsRequest['topics'], timeoutMs?: number): Promise<ListPartitionReassignmentsResponse>;
 }
 
 /** No active controller answered within the call's timeout. */
@@ -93,6 +107,9 @@ const VERSIONS = {
   alterPartition: 3,
   describeQuorum: 2,
   electLeaders: 2,
+  alterClientQuotas: 1,
+  alterPartitionReassignments: 0,
+  listPartitionReassignments: 0,
 } as const;
 
 const timedOut = (what: string) => `no active controller answered ${what} in time`;
@@ -368,6 +385,82 @@ export class QuorumControllerClient implements ControllerClient {
       if (!(err instanceof ControllerUnavailableError)) throw err;
       this.opts.logger.warn({ err: err.message }, 'ElectLeaders: no active controller');
       return electLeadersErrorResponse(body, ErrorCode.REQUEST_TIMED_OUT, timedOut('ElectLeaders'));
+    }
+  }
+
+  async alterClientQuotas(req: AlterClientQuotasRequest): Promise<AlterClientQuotasResponse> {
+    const t = this.opts.defaultTimeoutMs;
+    const deadline = Date.now() + t;
+    const body: AlterClientQuotasRequest = {
+      entries: req.entries.map((e) => ({
+        entity: e.entity.map((x) => ({ entityType: x.entityType, entityName: x.entityName })),
+        ops: e.ops.map((o) => ({ key: o.key, value: o.value, remove: o.remove })),
+      })),
+      validateOnly: req.validateOnly,
+    };
+    try {
+      const { res, from } = await this.call(
+        ApiKey.AlterClientQuotas,
+        VERSIONS.alterClientQuotas,
+        body,
+        t,
+        (r) => r.entries.some((x) => x.errorCode === ErrorCode.NOT_CONTROLLER),
+        (c) => c.alterClientQuotas(body),
+      );
+      if (!req.validateOnly && res.entries.some((x) => x.errorCode === ErrorCode.NONE)) await this.caughtUp(from, deadline);
+      return { throttleTimeMs: 0, entries: res.entries };
+    } catch (err) {
+      if (!(err instanceof ControllerUnavailableError)) throw err;
+      this.opts.logger.warn({ err: err.message }, 'AlterClientQuotas: no active controller');
+      return alterClientQuotasErrorResponse(body, ErrorCode.REQUEST_TIMED_OUT, timedOut('AlterClientQuotas'));
+    }
+  }
+
+  async alterPartitionReassignments(topics: AlterPartitionReassignmentsRequest['topics'], timeoutMs?: number): Promise<AlterPartitionReassignmentsResponse> {
+    const t = this.timeout(timeoutMs);
+    const deadline = Date.now() + t;
+    const body: AlterPartitionReassignmentsRequest = {
+      timeoutMs: t,
+      topics: topics.map((x) => ({ name: x.name, partitions: x.partitions.map((p) => ({ partitionIndex: p.partitionIndex, replicas: p.replicas === null ? null : [...p.replicas] })) })),
+    };
+    try {
+      const { res, from } = await this.call(
+        ApiKey.AlterPartitionReassignments,
+        VERSIONS.alterPartitionReassignments,
+        body,
+        t,
+        (r) => r.errorCode === ErrorCode.NOT_CONTROLLER,
+        (c) => c.alterPartitionReassignments(body),
+      );
+      if (res.responses.some((x) => x.partitions.some((p) => p.errorCode === ErrorCode.NONE))) await this.caughtUp(from, deadline);
+      return res;
+    } catch (err) {
+      if (!(err instanceof ControllerUnavailableError)) throw err;
+      this.opts.logger.warn({ err: err.message }, 'AlterPartitionReassignments: no active controller');
+      return alterReassignmentsErrorResponse(body, ErrorCode.REQUEST_TIMED_OUT, timedOut('AlterPartitionReassignments'));
+    }
+  }
+
+  async listPartitionReassignments(topics: ListPartitionReassignmentsRequest['topics'], timeoutMs?: number): Promise<ListPartitionReassignmentsResponse> {
+    const t = this.timeout(timeoutMs);
+    const body: ListPartitionReassignmentsRequest = {
+      timeoutMs: t,
+      topics: topics === null ? null : topics.map((x) => ({ name: x.name, partitionIndexes: [...x.partitionIndexes] })),
+    };
+    try {
+      const { res } = await this.call(
+        ApiKey.ListPartitionReassignments,
+        VERSIONS.listPartitionReassignments,
+        body,
+        t,
+        (r) => r.errorCode === ErrorCode.NOT_CONTROLLER,
+        (c) => c.listPartitionReassignments(body),
+      );
+      return res;
+    } catch (err) {
+      if (!(err instanceof ControllerUnavailableError)) throw err;
+      this.opts.logger.warn({ err: err.message }, 'ListPartitionReassignments: no active controller');
+      return listReassignmentsErrorResponse(ErrorCode.REQUEST_TIMED_OUT, timedOut('ListPartitionReassignments'));
     }
   }
 

@@ -22,6 +22,13 @@ export interface RequestContext<S = BrokerServices> {
   readonly logger: Logger;
   /** Name of the listener the request arrived on (advertised addresses depend on it). */
   readonly listenerName: string;
+  /** Bytes of the request frame (produce byte-rate quotas). */
+  readonly requestBytes?: number;
+  /**
+   * Set by a handler whose client is over a quota (broker/quota/): the connection is muted for
+   * this long after the response (KIP-219), or the response is held for it (older versions).
+   */
+  throttleMs?: number;
 }
 
 /** Returned by a handler that must not answer (Produce with acks=0). */

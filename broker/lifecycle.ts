@@ -36,6 +36,10 @@ export interface BrokerLifecycleOptions {
   readonly heartbeatIntervalMs: number;
   readonly requestTimeoutMs: number;
   readonly logger: Logger;
+  /** KIP-858 directory ids of this broker's log dirs (registration). */
+  readonly logDirIds?: readonly string[];
+  /** Directory ids of the log dirs that failed (heartbeat offlineLogDirs; issue 8). */
+  readonly offlineLogDirIds?: () => string[];
 }
 
 export class BrokerLifecycle {
@@ -56,6 +60,11 @@ export class BrokerLifecycle {
 
   start(): void {
     if (this.running === null) this.running = this.loop();
+  }
+
+  /** Heartbeats now (a log dir failed: the controller should move its partitions at once). */
+  heartbeatNow(): void {
+    this.wake?.();
   }
 
   /** Resolves once this broker is registered, unfenced, and its own image says so; rejects after `timeoutMs`. */
@@ -173,7 +182,7 @@ export class BrokerLifecycle {
           features: [METADATA_VERSION_RANGE],
           rack: o.rack,
           isMigratingZkBroker: false,
-          logDirs: [],
+          logDirs: [...(o.logDirIds ?? [])],
           previousBrokerEpoch: -1n,
         },
         o.requestTimeoutMs,
@@ -204,7 +213,7 @@ export class BrokerLifecycle {
           currentMetadataOffset: BigInt(Math.max(0, o.quorum.image.offset)),
           wantFence: false,
           wantShutDown: this.wantShutDown,
-          offlineLogDirs: [],
+          offlineLogDirs: o.offlineLogDirIds?.() ?? [],
         },
         o.requestTimeoutMs,
       );

@@ -17,9 +17,11 @@ async function main(): Promise<void> {
   }
   // Test-only network partitions, off unless KAFKA_FAULT_INJECTION_FILE is set (broker/fault-injection.ts).
   faults.start(process.env[FAULT_INJECTION_ENV], logger.child({ node: config.nodeId, mod: 'fault-injection' }));
-  const node = new BrokerNode(config, logger.child({ node: config.nodeId }), {
+  node = new BrokerNode(config, logger.child({ node: config.nodeId }), {
     // The metadata log cannot be written: stop at once, as Kafka halts.
     onFatal: () => process.exit(1),
+    // Every log dir failed (issue 8): stop (controlled shutdown moves leadership), exit 1.
+    onAllLogDirsOffline: () => shutdown('all log dirs offline', 1),
   });
   try {
     await node.start();
@@ -28,21 +30,24 @@ async function main(): Promise<void> {
     await node.stop().catch(() => undefined);
     process.exit(1);
   }
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    node.stop().then(
-      () => process.exit(0),
-      (err) => {
-        logger.error({ err }, 'unclean shutdown');
-        process.exit(1);
-      },
-    );
-  };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+let stopping = false;
+let node: BrokerNode | null = null;
+function shutdown(signal: string, exitCode = 0): void {
+  if (stopping || node === null) return;
+  stopping = true;
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { pid: process.pid } });
+  logger.info({ signal }, 'shutting down');
+  node.stop().then(
+    () => process.exit(exitCode),
+    (err) => {
+      logger.error({ err }, 'unclean shutdown');
+      process.exit(1);
+    },
+  );
 }
 
 void main();

@@ -38,9 +38,10 @@ import type { Connection, DispatchResult, RequestDispatcher } from './network/co
 import { NetworkServer } from './network/server.js';
 import { ReplicaManager } from './replica-manager.js';
 import { Router } from './router.js';
+import { ClientQuotaManager } from './quota/quota-manager.js';
 import { TransactionCoordinatorRuntime } from './txn/runtime.js';
 import type { BrokerServices } from './services.js';
-import { ensureClusterId } from './cluster-id.js';
+import { ensureClusterId, ensureDirectoryIds } from './cluster-id.js';
 import { faults } from './fault-injection.js';
 
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -71,6 +72,8 @@ class Gate implements RequestDispatcher {
 export interface BrokerNodeOptions {
   /** The metadata log failed to write: the process must stop (default: log only). */
   onFatal?(err: Error): void;
+  /** Every log dir failed (issue 8): as Kafka, the broker must shut down (default: log only). */
+  onAllLogDirsOffline?(): void;
 }
 
 export class BrokerNode {
@@ -125,6 +128,7 @@ export class BrokerNode {
     const logDirs = config.logDirs.map((d) => resolve(d));
     for (const d of logDirs) mkdirSync(d, { recursive: true });
     const clusterId = await ensureClusterId(logDirs, nodeId, config.clusterId);
+    const dirIds = await ensureDirectoryIds(logDirs);
     logger.info({ nodeId, clusterId, logDirs, roles: config.processRoles, voters: membership.voters.map((v) => v.id) }, 'starting');
 
     // 1. Bind every listener; the broker listeners hold requests until the broker is unfenced.
@@ -225,6 +229,7 @@ export class BrokerNode {
       this.logs = await LogManager.open({ logDirs, defaults: logConfig(), logger: logger.child({ mod: 'log' }), clock });
       const replicaManager = new ReplicaManager(nodeId, this.logs, config, logger.child({ mod: 'replica' }), clock.nowMs);
       this.replicaManager = replicaManager;
+      for (const [dir, id] of dirIds) replicaManager.logDirById.set(id, dir);
       const controllerClient = new QuorumControllerClient({
         nodeId,
         quorum,
@@ -261,6 +266,8 @@ export class BrokerNode {
         logger: logger.child({ mod: 'txn-coordinator' }),
       });
       this.txnCoordinator = txnCoordinator;
+      const quotas = new ClientQuotaManager({ samples: Math.max(1, config.int('quota.window.num')), windowMs: Math.max(1, config.int('quota.window.size.seconds')) * 1000 }, clock.nowMs);
+      quotas.onImage(quorum.image);
       brokerServices = {
         config,
         nodeId,
@@ -276,11 +283,13 @@ export class BrokerNode {
         txnCoordinator,
         internalTopics,
         handlers,
+        quotas,
         controllerId: () => aliveBrokerForClients(quorum.image, nodeId),
       };
       quorum.onImage((image: MetadataImage) => {
         void replicaManager.applyImage(image);
         groupCoordinator.onImage(image);
+        quotas.onImage(image);
       });
       await replicaManager.applyImage(quorum.image);
       groupCoordinator.start();
@@ -303,8 +312,18 @@ export class BrokerNode {
         heartbeatIntervalMs: config.int('broker.heartbeat.interval.ms'),
         requestTimeoutMs: Math.max(requestTimeoutMs, 5_000),
         logger: logger.child({ mod: 'lifecycle' }),
+        logDirIds: [...dirIds.values()],
+        offlineLogDirIds: () => [...(this.logs?.offlineDirs.keys() ?? [])].map((d) => dirIds.get(d)!).filter((id) => id !== undefined),
       });
       this.lifecycle = lifecycle;
+      // Issue 8: a failed log dir is reported at once; with none left the broker shuts down.
+      this.logs.onLogDirFailure(() => {
+        lifecycle.heartbeatNow();
+        if (this.logs !== null && this.logs.offlineDirs.size >= this.logs.logDirs.length) {
+          logger.fatal({ offlineDirs: [...this.logs.offlineDirs.keys()] }, 'every log dir has failed; shutting down');
+          this.options.onAllLogDirsOffline?.();
+        }
+      });
       lifecycle.start();
       await lifecycle.waitUnfenced(config.int('initial.broker.registration.timeout.ms'));
       await replicaManager.awaitApplied(quorum.image.offset);

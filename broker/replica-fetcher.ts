@@ -181,16 +181,18 @@ class LeaderFetcher {
         await this.sleep(this.s.backoffMs);
         continue;
       }
+      // Partitions are independent: their appends (and the writes they wait for) overlap.
       const asked = new Map(ready.map((st) => [`${st.partition.topicId}:${st.partition.index}`, st]));
+      const steps: Promise<void>[] = [];
       for (const t of res.responses) {
         for (const d of t.partitions) {
           const st = asked.get(`${t.topicId}:${d.partitionIndex}`);
           if (st === undefined || this.partitions.get(key(st.partition)) !== st) continue;
-          const step = st.busy.then(() => this.handle(st, d));
-          st.busy = step.catch(() => undefined);
-          await st.busy;
+          st.busy = st.busy.then(() => this.handle(st, d)).catch(() => undefined);
+          steps.push(st.busy);
         }
       }
+      await Promise.all(steps);
     }
   }
 

@@ -98,13 +98,36 @@ export class ReplicaManager {
   private appliedOffset = -1;
   private readonly appliedWaiters: Array<{ offset: number; resolve: () => void }> = [];
 
+  /** KIP-858 directory id → log dir path (node.ts): a new log goes to the dir the controller assigned. */
+  readonly logDirById = new Map<string, string>();
+
   constructor(
     private readonly localId: number,
     private readonly logs: LogManager,
     private readonly config: BrokerConfig,
     private readonly logger: Logger,
     private readonly nowMs: () => number,
-  ) {}
+  ) {
+    // Issue 8: a failed log dir takes its partitions offline here (Kafka's handleLogDirFailure).
+    logs.onLogDirFailure((logDir) => void this.onLogDirFailure(logDir));
+  }
+
+  /**
+   * Partitions whose log went offline stop following and leading: waiters are answered, the
+   * coordinators unload them; every request for them answers KAFKA_STORAGE_ERROR from now on.
+   * The controller moves their leadership once the heartbeat reports the dir.
+   */
+  private async onLogDirFailure(logDir: string): Promise<void> {
+    const offline = [...this.partitions.values()].filter((p) => p.log.offlineError !== null);
+    this.logger.error({ logDir, partitions: offline.map((p) => `${p.topic}-${p.index}`) }, 'partitions offline after a log dir failure');
+    for (const p of offline) {
+      await this.fetchers?.unfollow(p).catch(() => undefined);
+      const wasLeader = p.isLeader;
+      p.abortHighWatermarkWaiters();
+      p.notifyData();
+      if (wasLeader) this.emitLeadership({ topic: p.topic, partition: p.index, isLeader: false, leaderEpoch: p.leaderEpoch, deleted: false });
+    }
+  }
 
   /**
    * Starts replication: replica fetchers for the partitions this broker follows, and the ISR
@@ -253,9 +276,19 @@ export class ReplicaManager {
         wanted.add(key);
         let p = this.partitions.get(key);
         if (!p) {
-          const log = await this.logs.getOrCreateLog(topic.name, index, logConfig);
+          const dirId = reg.directories[reg.replicas.indexOf(this.localId)];
+          let log;
+          try {
+            log = await this.logs.getOrCreateLog(topic.name, index, logConfig, dirId === undefined ? undefined : this.logDirById.get(dirId));
+          } catch (err) {
+            // No healthy log dir for it (issue 8): not hosted; the other partitions go on.
+            this.logger.error({ err, topic: topic.name, partition: index }, 'cannot open or create the log');
+            continue;
+          }
           p = new Partition(topic.name, index, topic.id, log, this.localId);
           this.partitions.set(key, p);
+        } else if (p.log.offlineError !== null) {
+          continue; // offline (its log dir failed): neither leads nor follows until restart
         } else {
           p.topicId = topic.id;
           p.log.updateConfig(logConfig);
@@ -319,6 +352,7 @@ export class ReplicaManager {
   ): Promise<AppendOutcome> {
     const p = this.getPartition(topic, index);
     if (!p) return failedAppend(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (p.log.offlineError !== null) return failedAppend(ErrorCode.KAFKA_STORAGE_ERROR, p.log.offlineError.message);
     if (!p.isLeader) return failedAppend(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     if (!records || records.length === 0) return failedAppend(ErrorCode.CORRUPT_MESSAGE, 'empty record set');
     const scan = scanBatches(records, { verifyCrc: true });
@@ -400,6 +434,7 @@ export class ReplicaManager {
     const p = this.getPartition(topic, index);
     const fail = (errorCode: number): OffsetLookup => ({ errorCode, offset: -1, timestamp: -1, leaderEpoch: -1 });
     if (!p) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (p.log.offlineError !== null) return fail(ErrorCode.KAFKA_STORAGE_ERROR);
     if (currentLeaderEpoch >= 0 && currentLeaderEpoch < p.leaderEpoch) return fail(ErrorCode.FENCED_LEADER_EPOCH);
     if (currentLeaderEpoch > p.leaderEpoch) return fail(ErrorCode.UNKNOWN_LEADER_EPOCH);
     if (!p.isLeader) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
@@ -472,6 +507,7 @@ export class ReplicaManager {
       abortedTransactions: null,
     });
     if (!p) return empty(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (p.log.offlineError !== null) return empty(ErrorCode.KAFKA_STORAGE_ERROR);
     if (currentLeaderEpoch >= 0 && currentLeaderEpoch < p.leaderEpoch) return empty(ErrorCode.FENCED_LEADER_EPOCH);
     if (currentLeaderEpoch > p.leaderEpoch) return empty(ErrorCode.UNKNOWN_LEADER_EPOCH);
     if (!p.isLeader) return empty(ErrorCode.NOT_LEADER_OR_FOLLOWER);

@@ -11,7 +11,8 @@ import { decodeRequestHeader, encodeResponseHeader } from '../wire/header.js';
 import { DecodeError, Reader, Writer } from '../wire/primitives.js';
 import { ErrorCode } from '../wire/errors.js';
 import { NO_RESPONSE, type HandlerDef, type RequestContext, type RequestInfo } from './handler.js';
-import { MalformedRequestError, type Connection, type DispatchResult, type RequestDispatcher } from './network/connection.js';
+import { MalformedRequestError, ThrottledResponse, type Connection, type DispatchResult, type RequestDispatcher } from './network/connection.js';
+import { clientThrottles } from './quota/quota-manager.js';
 import type { BrokerServices } from './services.js';
 import { faults } from './fault-injection.js';
 
@@ -55,6 +56,8 @@ export class Router<S = BrokerServices> implements RequestDispatcher {
       apiVersion: header.apiVersion,
       logger: conn.logger,
       listenerName: this.listenerName,
+      requestBytes: frame.length,
+      throttleMs: 0,
     };
     let result: unknown;
     try {
@@ -64,11 +67,16 @@ export class Router<S = BrokerServices> implements RequestDispatcher {
     }
     if (result instanceof Promise) {
       return result.then(
-        (res) => this.encode(header, res),
+        (res) => (ctx.throttleMs! > 0 ? this.throttled(header, res, ctx.throttleMs!) : this.encode(header, res)),
         (err) => this.onHandlerError(handler, header, body, err),
       );
     }
-    return this.encode(header, result);
+    return ctx.throttleMs! > 0 ? this.throttled(header, result, ctx.throttleMs!) : this.encode(header, result);
+  }
+
+  /** A response after which the connection is muted (KIP-219), or which waits (older versions). */
+  private throttled(header: RequestInfo, res: unknown, throttleMs: number): DispatchResult {
+    return new ThrottledResponse(this.encode(header, res) as Buffer | Buffer[] | null, throttleMs, !clientThrottles(header.apiKey, header.apiVersion));
   }
 
   private onHandlerError(handler: HandlerDef<any, any, S>, header: RequestInfo, body: unknown, err: unknown): DispatchResult {

@@ -9,6 +9,7 @@ import type { InternalTopics } from './coordinator/internal-topics.js';
 import type { FetchSessionCache } from './fetch-session.js';
 import type { GroupCoordinatorRuntime } from './group/runtime.js';
 import type { HandlerDef } from './handler.js';
+import type { ClientQuotaManager } from './quota/quota-manager.js';
 import type { ReplicaManager } from './replica-manager.js';
 import type { TransactionCoordinatorRuntime } from './txn/runtime.js';
 
@@ -31,6 +32,8 @@ export interface BrokerServices {
   /** Creates `__consumer_offsets` / `__transaction_state` on demand. */
   readonly internalTopics: InternalTopics;
   readonly handlers: ReadonlyMap<number, HandlerDef>;
+  /** Produce/fetch byte-rate quotas (broker/quota/), from the image's client quotas. */
+  readonly quotas: ClientQuotaManager;
   /** The node clients are told is the controller (KRaft: the active controller, or any live broker). */
   controllerId(): number;
 }

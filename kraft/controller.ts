@@ -117,12 +117,19 @@ function usableBrokers(image: MetadataImage): UsableBroker[] {
   return out.sort((a, b) => a.id - b.id);
 }
 
-/** Kafka's `ClusterControlManager.defaultDir`. */
-function defaultDirectory(image: MetadataImage, brokerId: number): string {
+/**
+ * Kafka's `ClusterControlManager.defaultDir`, except for a broker with several online log dirs:
+ * Kafka records UNASSIGNED and the broker reports its choice (AssignReplicasToDirs); here the
+ * controller picks one (spread by topic id and partition) and the broker creates the log there,
+ * so the controller always knows which partitions a failed dir takes offline (issue 8).
+ */
+function defaultDirectory(image: MetadataImage, brokerId: number, topicId = '', partitionId = 0): string {
   const dirs = image.broker(brokerId)?.logDirs ?? [];
   if (dirs.length === 1) return dirs[0]!;
   if (dirs.length === 0) return MIGRATING_DIRECTORY;
-  return UNASSIGNED_DIRECTORY;
+  let h = partitionId + brokerId;
+  for (let i = 0; i < topicId.length; i++) h = (h * 31 + topicId.charCodeAt(i)) >>> 0;
+  return dirs[h % dirs.length] ?? UNASSIGNED_DIRECTORY;
 }
 
 function newPartitionRecord(
@@ -143,7 +150,7 @@ function newPartitionRecord(
     leaderRecoveryState: 0,
     leaderEpoch: 0,
     partitionEpoch: 0,
-    directories: replicas.map((r) => defaultDirectory(image, r)),
+    directories: replicas.map((r) => defaultDirectory(image, r, topicId, partitionId)),
   });
 }
 

@@ -16,6 +16,8 @@
  * - RemoveTopicRecord drops the topic, its partitions and its topic configs.
  * - ConfigRecord with a null value deletes the key; an emptied resource disappears.
  * - FeatureLevelRecord with level 0 removes the feature.
+ * - ClientQuotaRecord sets or removes one key of one quota entity (KIP-546); an emptied entity
+ *   disappears.
  * A record that cannot apply (unknown topic, epoch mismatch, ...) throws `MetadataReplayError`.
  */
 import {
@@ -23,6 +25,7 @@ import {
   recordTypeName,
   type ApiMessageAndVersion,
   type BrokerRegistrationChangeRecord,
+  type ClientQuotaRecord,
   type ConfigRecord,
   type FeatureLevelRecord,
   type PartitionChangeRecord,
@@ -114,6 +117,21 @@ export interface TopicPartitionRef {
 /** configs by resource type, then resource name, then key. */
 export type ConfigData = ReadonlyMap<number, ReadonlyMap<string, ReadonlyMap<string, string>>>;
 
+/**
+ * One client-quota entity (KIP-546) and its quota values: entity type ("user", "client-id",
+ * "ip") → name, where null is the type's default entity (`<default>`).
+ */
+export interface ClientQuotaImage {
+  readonly entity: ReadonlyMap<string, string | null>;
+  /** Quota key (e.g. `producer_byte_rate`) → value. Never empty in an image. */
+  readonly values: ReadonlyMap<string, number>;
+}
+
+/** The canonical key of a quota entity (its components sorted by type). */
+export function clientQuotaEntityKey(entity: Iterable<readonly [string, string | null]>): string {
+  return JSON.stringify([...entity].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 /** A record that cannot be applied to the image (the log is inconsistent). */
 export class MetadataReplayError extends Error {
   constructor(message: string) {
@@ -133,6 +151,7 @@ interface ImageParts {
   readonly topicsByName: ReadonlyMap<string, TopicImage>;
   readonly configData: ConfigData;
   readonly nextProducerId: number;
+  readonly clientQuotas?: ReadonlyMap<string, ClientQuotaImage>;
 }
 
 export class MetadataImage {
@@ -145,6 +164,7 @@ export class MetadataImage {
     topicsByName: EMPTY_MAP,
     configData: EMPTY_MAP,
     nextProducerId: 0,
+    clientQuotas: EMPTY_MAP,
   });
 
   /** Offset of the last metadata log record applied; -1 for the empty image. */
@@ -157,6 +177,8 @@ export class MetadataImage {
   readonly configData: ConfigData;
   /** First producer id of the next block the controller hands out (ProducerIdsRecord). */
   readonly nextProducerId: number;
+  /** Client quotas (ClientQuotaRecord) by `clientQuotaEntityKey`. */
+  readonly clientQuotas: ReadonlyMap<string, ClientQuotaImage>;
 
   private readonly ledBy = new Map<number, readonly TopicPartitionRef[]>();
   private readonly replicasByNode = new Map<number, readonly TopicPartitionRef[]>();
@@ -169,6 +191,7 @@ export class MetadataImage {
     this.topicsByName = parts.topicsByName;
     this.configData = parts.configData;
     this.nextProducerId = parts.nextProducerId;
+    this.clientQuotas = parts.clientQuotas ?? EMPTY_MAP;
   }
 
   /** The finalized metadata.version feature level, 0 when not bootstrapped. */
@@ -182,6 +205,7 @@ export class MetadataImage {
       this.brokers.size === 0 &&
       this.topicsById.size === 0 &&
       this.configData.size === 0 &&
+      this.clientQuotas.size === 0 &&
       this.nextProducerId === 0
     );
   }
@@ -290,6 +314,7 @@ export class MetadataDelta {
   private topicsByName: Map<string, TopicImage> | undefined;
   private configData: Map<number, ReadonlyMap<string, ReadonlyMap<string, string>>> | undefined;
   private nextProducerId: number;
+  private clientQuotas: Map<string, ClientQuotaImage> | undefined;
   /** Maps and drafts created by this delta since the last build: safe to mutate in place. */
   private owned = new WeakSet<object>();
 
@@ -300,6 +325,7 @@ export class MetadataDelta {
   private readonly _changedConfigs = new Set<string>();
   private _featuresChanged = false;
   private _producerIdsChanged = false;
+  private _clientQuotasChanged = false;
   private _records = 0;
 
   constructor(base: MetadataImage) {
@@ -331,6 +357,10 @@ export class MetadataDelta {
   }
   get producerIdsChanged(): boolean {
     return this._producerIdsChanged;
+  }
+  /** A ClientQuotaRecord was replayed. */
+  get clientQuotasChanged(): boolean {
+    return this._clientQuotasChanged;
   }
   /** Number of records replayed. */
   get recordCount(): number {
@@ -383,8 +413,11 @@ export class MetadataDelta {
       case T.ProducerIds:
         this.replayProducerIds(rec.message);
         break;
+      case T.ClientQuota:
+        this.replayClientQuota(rec.message);
+        break;
       default:
-        // NoOpRecord carries nothing. ACLs, quotas, SCRAM credentials, delegation tokens,
+        // NoOpRecord carries nothing. ACLs, SCRAM credentials, delegation tokens,
         // controller registrations, ZK migration and transaction markers are not part of this
         // image yet: they are valid records and are skipped.
         break;
@@ -411,6 +444,7 @@ export class MetadataDelta {
       topicsByName: this.topicsByName ?? b.topicsByName,
       configData: this.configData ?? b.configData,
       nextProducerId: this.nextProducerId,
+      clientQuotas: this.clientQuotas ?? b.clientQuotas,
     });
     this.owned = new WeakSet<object>();
     return image;
@@ -665,6 +699,25 @@ export class MetadataDelta {
     if (mutable.size === 0) byName.delete(m.resourceName);
     if (byName.size === 0) this.configData!.delete(m.resourceType);
     this._changedConfigs.add(configKey(m.resourceType, m.resourceName));
+  }
+
+  // --- client quotas -------------------------------------------------------------------------
+
+  private replayClientQuota(m: ClientQuotaRecord): void {
+    const pairs = m.entity.map((e) => [e.entityType, e.entityName] as const);
+    const key = clientQuotaEntityKey(pairs);
+    const current = (this.clientQuotas ?? this.base.clientQuotas).get(key);
+    this._clientQuotasChanged = true;
+    if (m.remove && current?.values.has(m.key) !== true) return;
+    if (this.clientQuotas === undefined || !this.owned.has(this.clientQuotas)) {
+      this.clientQuotas = new Map(this.clientQuotas ?? this.base.clientQuotas);
+      this.owned.add(this.clientQuotas);
+    }
+    const values = new Map(current?.values ?? EMPTY_MAP);
+    if (m.remove) values.delete(m.key);
+    else values.set(m.key, m.value);
+    if (values.size === 0) this.clientQuotas.delete(key);
+    else this.clientQuotas.set(key, { entity: current?.entity ?? new Map(pairs), values });
   }
 
   // --- features, producer ids ----------------------------------------------------------------

@@ -19,6 +19,7 @@ import {
   type MetadataRecordSpec,
 } from '../wire/generated/metadata/index.js';
 import type { BrokerRegistrationChangeRecord } from '../wire/generated/metadata/broker-registration-change-record.js';
+import type { ClientQuotaRecord } from '../wire/generated/metadata/client-quota-record.js';
 import type { ConfigRecord } from '../wire/generated/metadata/config-record.js';
 import type { FeatureLevelRecord } from '../wire/generated/metadata/feature-level-record.js';
 import type { FenceBrokerRecord } from '../wire/generated/metadata/fence-broker-record.js';
@@ -37,6 +38,7 @@ import { Reader, Writer } from '../wire/primitives.js';
 export { METADATA_FRAME_VERSION, MetadataRecordType };
 export type {
   BrokerRegistrationChangeRecord,
+  ClientQuotaRecord,
   ConfigRecord,
   FeatureLevelRecord,
   FenceBrokerRecord,
@@ -164,4 +166,5 @@ export const featureLevelRecord = (m: FeatureLevelRecord) => metadataRecord(T.Fe
 export const producerIdsRecord = (m: ProducerIdsRecord) => metadataRecord(T.ProducerIds, m);
 export const brokerRegistrationChangeRecord = (m: BrokerRegistrationChangeRecord) =>
   metadataRecord(T.BrokerRegistrationChange, m);
+export const clientQuotaRecord = (m: ClientQuotaRecord) => metadataRecord(T.ClientQuota, m);
 export const noOpRecord = () => metadataRecord(T.NoOp, {});

@@ -32,6 +32,7 @@ import {
 } from '../wire/record-batch.js';
 import { MetadataDelta, MetadataImage } from './image.js';
 import {
+  clientQuotaRecord,
   configRecord,
   decodeMetadataRecord,
   encodeMetadataRecord,
@@ -137,6 +138,10 @@ export function imageToRecords(image: MetadataImage): ApiMessageAndVersion[] {
     for (const [resourceName, entries] of byName) {
       for (const [name, value] of entries) out.push(configRecord({ resourceType, resourceName, name, value }));
     }
+  }
+  for (const q of image.clientQuotas.values()) {
+    const entity = [...q.entity].map(([entityType, entityName]) => ({ entityType, entityName }));
+    for (const [key, value] of q.values) out.push(clientQuotaRecord({ entity: entity.map((e) => ({ ...e })), key, value, remove: false }));
   }
   if (image.nextProducerId > 0) {
     out.push(producerIdsRecord({ brokerId: -1, brokerEpoch: -1n, nextProducerId: BigInt(image.nextProducerId) }));

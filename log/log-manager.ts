@@ -24,6 +24,7 @@ import {
   type CheckpointEntry,
 } from './checkpoint.js';
 import type { LogConfig } from './config.js';
+import { KafkaStorageError } from './errors.js';
 import { DELETE_DIR_SUFFIX, parsePartitionDirName, partitionDirName } from './file-names.js';
 import { fsyncDir } from './fs-util.js';
 import { DEFAULT_TAIL_CACHE_BYTES, PartitionLog, type Clock } from './partition-log.js';
@@ -84,6 +85,9 @@ interface Entry {
 
 function noop(): void {}
 
+/** errno codes that mean the storage failed (a log dir goes offline), not a caller bug. */
+const IO_ERROR_CODES = new Set(['EIO', 'ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EDQUOT', 'ENOENT', 'ENOTDIR', 'EBADF', 'ESHORTWRITE']);
+
 async function exists(file: string): Promise<boolean> {
   try {
     await fsp.access(file);
@@ -121,6 +125,12 @@ export class LogManager {
   private timers: NodeJS.Timeout[] = [];
   private checkpointChain: Promise<void> = Promise.resolve();
   private closed = false;
+  /**
+   * Failed log dirs (issue 8, Kafka's LogDirFailureChannel): an I/O error in any log of a dir
+   * takes every log of that dir offline until restart; new logs go to the other dirs.
+   */
+  private readonly offline = new Map<string, string>();
+  private readonly dirFailureListeners = new Set<(logDir: string, reason: string) => void>();
 
   private constructor(opts: LogManagerOptions) {
     this.logDirs = opts.logDirs.map((d) => path.resolve(d));
@@ -183,6 +193,7 @@ export class LogManager {
           logStartOffset: logStartOffsets.get(name),
           cleanShutdown,
           tailCacheBytes: this.tailCacheLimit,
+          onOffline: (err) => this.failDir(logDir, err),
         });
         const hw = highWatermarks.get(name);
         if (hw !== undefined) log.highWatermark = hw;
@@ -214,7 +225,7 @@ export class LogManager {
    * The existing log (given `config`, when passed: logs found at startup were opened with the
    * defaults), or a new empty one in the log dir with the fewest partitions.
    */
-  getOrCreateLog(topic: string, partition: number, config?: LogConfig): Promise<PartitionLog> {
+  getOrCreateLog(topic: string, partition: number, config?: LogConfig, preferredDir?: string): Promise<PartitionLog> {
     const key = partitionDirName(topic, partition);
     const existing = this.logs.get(key);
     if (existing) {
@@ -226,16 +237,24 @@ export class LogManager {
     if (this.closed) return Promise.reject(new Error('log manager is closed'));
     const p = (async () => {
       await this.deleting.get(key);
-      const logDir = this.leastLoadedDir();
-      const log = await PartitionLog.open({
-        dir: path.join(logDir, key),
-        topic,
-        partition,
-        config: config ?? this.defaults,
-        logger: this.logger,
-        clock: this.clock,
-        tailCacheBytes: this.tailCacheLimit,
-      });
+      const logDir = preferredDir !== undefined && this.logDirs.includes(preferredDir) && !this.offline.has(preferredDir) ? preferredDir : this.leastLoadedDir();
+      let log: PartitionLog;
+      try {
+        log = await PartitionLog.open({
+          dir: path.join(logDir, key),
+          topic,
+          partition,
+          config: config ?? this.defaults,
+          logger: this.logger,
+          clock: this.clock,
+          tailCacheBytes: this.tailCacheLimit,
+          onOffline: (err) => this.failDir(logDir, err),
+        });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== undefined && IO_ERROR_CODES.has(code)) this.failDir(logDir, err);
+        throw err instanceof KafkaStorageError ? err : new KafkaStorageError(`cannot create log ${key} in ${logDir}: ${(err as Error).message}`, { cause: err });
+      }
       await fsyncDir(logDir).catch(noop);
       this.logs.set(key, { log, logDir });
       this.logger.info({ topic, partition, logDir }, 'created log');
@@ -246,11 +265,42 @@ export class LogManager {
   }
 
   private leastLoadedDir(): string {
-    const counts = new Map(this.logDirs.map((d) => [d, 0]));
-    for (const e of this.logs.values()) counts.set(e.logDir, (counts.get(e.logDir) ?? 0) + 1);
-    let best = this.logDirs[0]!;
-    for (const d of this.logDirs) if (counts.get(d)! < counts.get(best)!) best = d;
+    const online = this.logDirs.filter((d) => !this.offline.has(d));
+    if (online.length === 0) throw new KafkaStorageError('every log dir is offline');
+    const counts = new Map(online.map((d) => [d, 0]));
+    for (const e of this.logs.values()) if (counts.has(e.logDir)) counts.set(e.logDir, counts.get(e.logDir)! + 1);
+    let best = online[0]!;
+    for (const d of online) if (counts.get(d)! < counts.get(best)!) best = d;
     return best;
+  }
+
+  // ------------------------------------------------------------------ failed log dirs
+
+  /** Log dirs taken offline by an I/O error (path → reason). */
+  get offlineDirs(): ReadonlyMap<string, string> {
+    return this.offline;
+  }
+
+  /** Told once per log dir that fails. */
+  onLogDirFailure(listener: (logDir: string, reason: string) => void): () => void {
+    this.dirFailureListeners.add(listener);
+    return () => this.dirFailureListeners.delete(listener);
+  }
+
+  /** An I/O error in `logDir`: every log there goes offline, listeners are told (once). */
+  failDir(logDir: string, err: unknown): void {
+    if (this.offline.has(logDir) || !this.logDirs.includes(logDir)) return;
+    const reason = `log dir ${logDir} is offline: ${(err as Error | null)?.message ?? String(err)}`;
+    this.offline.set(logDir, reason);
+    this.logger.error({ logDir, err, offlineDirs: [...this.offline.keys()], onlineDirs: this.logDirs.length - this.offline.size }, 'log dir failed; its logs are offline');
+    for (const { log, logDir: d } of this.logs.values()) if (d === logDir) log.markOffline(reason);
+    for (const l of [...this.dirFailureListeners]) {
+      try {
+        l(logDir, reason);
+      } catch (e) {
+        this.logger.error({ err: e }, 'log dir failure listener failed');
+      }
+    }
   }
 
   /** Closes the log, renames its dir to `<topic>-<partition>.<id>-delete` and removes it in the background. */
@@ -290,6 +340,7 @@ export class LogManager {
 
   private async writeCheckpoints(): Promise<void> {
     for (const logDir of this.logDirs) {
+      if (this.offline.has(logDir)) continue;
       const rp: CheckpointEntry[] = [];
       const lso: CheckpointEntry[] = [];
       const hw: CheckpointEntry[] = [];
@@ -300,9 +351,16 @@ export class LogManager {
         lso.push({ ...tp, offset: log.logStartOffset });
         hw.push({ ...tp, offset: log.highWatermark });
       }
-      await writeCheckpoint(path.join(logDir, RECOVERY_POINT_CHECKPOINT), rp);
-      await writeCheckpoint(path.join(logDir, LOG_START_OFFSET_CHECKPOINT), lso);
-      await writeCheckpoint(path.join(logDir, REPLICATION_OFFSET_CHECKPOINT), hw);
+      try {
+        await writeCheckpoint(path.join(logDir, RECOVERY_POINT_CHECKPOINT), rp);
+        await writeCheckpoint(path.join(logDir, LOG_START_OFFSET_CHECKPOINT), lso);
+        await writeCheckpoint(path.join(logDir, REPLICATION_OFFSET_CHECKPOINT), hw);
+      } catch (err) {
+        // As Kafka: a checkpoint that cannot be written takes its log dir offline.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== undefined && IO_ERROR_CODES.has(code)) this.failDir(logDir, err);
+        else throw err;
+      }
     }
   }
 
@@ -387,7 +445,7 @@ export class LogManager {
     );
     await this.checkpoint();
     for (const logDir of this.logDirs) {
-      if (failedDirs.has(logDir)) continue;
+      if (failedDirs.has(logDir) || this.offline.has(logDir)) continue;
       const fh = await fsp.open(path.join(logDir, CLEAN_SHUTDOWN_FILE), 'w');
       await fh.sync();
       await fh.close();
@@ -416,6 +474,7 @@ export class LogManager {
       for (const { log, logDir: d } of this.logs.values()) {
         if (d !== logDir) continue;
         if (log.offlineError) error ??= log.offlineError.message;
+        error ??= this.offline.get(logDir) ?? null;
         partitions.push({ topic: log.topic, partition: log.partition, sizeBytes: log.sizeBytes, offsetLag: 0, isFuture: false });
       }
       out.push({ path: logDir, error, totalBytes, usableBytes, partitions });

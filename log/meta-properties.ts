@@ -52,9 +52,10 @@ export async function readMetaProperties(dir: string): Promise<MetaProperties | 
   return { version, nodeId, clusterId, extra };
 }
 
-export async function writeMetaProperties(dir: string, meta: { nodeId: number; clusterId: string }): Promise<void> {
+export async function writeMetaProperties(dir: string, meta: { nodeId: number; clusterId: string; extra?: Record<string, string> }): Promise<void> {
+  const extra = Object.entries(meta.extra ?? {}).map(([k, v]) => `${k}=${v}\n`).join('');
   const text =
-    `#\n#${new Date().toUTCString()}\n` + `node.id=${meta.nodeId}\n` + `version=1\n` + `cluster.id=${meta.clusterId}\n`;
+    `#\n#${new Date().toUTCString()}\n` + `node.id=${meta.nodeId}\n` + `version=1\n` + `cluster.id=${meta.clusterId}\n` + extra;
   await fsp.mkdir(dir, { recursive: true });
   await writeFileAtomic(path.join(dir, META_PROPERTIES), text);
 }

@@ -102,6 +102,8 @@ export interface PartitionLogOptions {
    * function giving the current limit (the log manager shares one budget among all its logs).
    */
   tailCacheBytes?: number | (() => number);
+  /** Told once when this log goes offline (the log manager then takes its whole log dir offline). */
+  onOffline?: (err: KafkaStorageError) => void;
 }
 
 /** Who appends as leader: a producer (full checks) or a coordinator of this broker (markers, offset commits). */
@@ -227,6 +229,7 @@ export class PartitionLog {
   private readonly pendingDeletes = new Set<{ timer: NodeJS.Timeout | null; run: () => Promise<void> }>();
 
   private offline: KafkaStorageError | null = null;
+  private readonly onOffline: ((err: KafkaStorageError) => void) | undefined;
   private mutating: string | null = null;
   private closed = false;
   /** Closed for deletion or a move: no more snapshot writes into the directory. */
@@ -251,6 +254,7 @@ export class PartitionLog {
     const tail = opts.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES;
     this.tailCacheLimit = typeof tail === 'function' ? tail : () => tail;
     this._lastFlushMs = opts.clock.nowMs();
+    this.onOffline = opts.onOffline;
     this.producerState = new ProducerStateManager({ producerIdExpirationMs: opts.config.producerIdExpirationMs });
     this.epochCache = new LeaderEpochCache(this.epochCacheOptions());
   }
@@ -852,7 +856,12 @@ export class PartitionLog {
   }
 
   private pump(): void {
-    if (this.writing || this.queue.length === 0 || this.offline) return;
+    if (this.writing || this.queue.length === 0) return;
+    if (this.offline) {
+      // Taken offline from outside (its log dir failed) with writes queued: they fail too.
+      this.failQueue(this.offline, null);
+      return;
+    }
     const g = this.queue[0]!;
     this.writing = true;
     this.stats.writeCalls++;
@@ -875,14 +884,18 @@ export class PartitionLog {
   }
 
   /** A write failed: go offline, reject everything queued, cut the partial write off the file. */
-  private failQueue(err: unknown, failed: WriteGroup): void {
+  private failQueue(err: unknown, failed: WriteGroup | null): void {
     const e = this.goOffline(err);
     const groups = this.queue;
     this.queue = [];
     // Best effort: never leave half a batch in the file (recovery would also cut it).
-    fs.ftruncate(failed.seg.fd, failed.pos, () => {
+    if (failed !== null) {
+      fs.ftruncate(failed.seg.fd, failed.pos, () => {
+        for (const g of groups) g.seg.release();
+      });
+    } else {
       for (const g of groups) g.seg.release();
-    });
+    }
     for (const g of groups) g.reject(e);
   }
 
@@ -911,8 +924,23 @@ export class PartitionLog {
           ? err
           : new KafkaStorageError(`I/O error in log ${this.topic}-${this.partition} (${this.dir}): ${msg}`, { cause: err });
       this.logger.error({ err }, 'log is offline after an I/O error');
+      try {
+        this.onOffline?.(this.offline);
+      } catch (e) {
+        this.logger.error({ err: e }, 'offline listener failed');
+      }
     }
     return this.offline;
+  }
+
+  /**
+   * Takes the log offline from outside (another log of its log dir hit an I/O error: the whole
+   * dir goes, as Kafka's LogDirFailureChannel). Queued writes are refused; no file is touched.
+   */
+  markOffline(reason: string): void {
+    if (this.offline !== null) return;
+    this.goOffline(new KafkaStorageError(reason));
+    if (!this.writing) this.pump();
   }
 
   /** Re-throws `err` as KafkaStorageError (going offline) when it is an I/O error. */

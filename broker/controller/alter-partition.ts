@@ -16,6 +16,11 @@
 //
 // A valid request yields one PartitionChangeRecord (or none when nothing changes); the answer
 // carries the partition as it is after the change (leader, leader epoch, ISR, partition epoch).
+// When the new ISR holds every target replica of a reassignment in progress, the same record
+// completes it (./partition-change.ts: replicas = the target, removing replicas leave the ISR);
+// if that takes the leadership from the requesting leader (it was being removed), the record is
+// still written and the answer is NEW_LEADER_ELECTED (v2+) / FENCED_LEADER_EPOCH (v0–1), as
+// Kafka's `alterPartition` does.
 import { mergePartitionChange, type MetadataImage, type PartitionRegistration, type TopicImage } from '../../kraft/image.js';
 import { partitionChangeRecord, type ApiMessageAndVersion } from '../../kraft/records.js';
 import { ErrorCode } from '../../wire/errors.js';
@@ -89,19 +94,27 @@ export function decideAlterPartition(image: MetadataImage, req: AlterPartitionRe
         partitions.push(failed(d.partitionIndex, error));
         continue;
       }
+      const leader = p.leader;
       const rec = buildPartitionChange({
         topicId: topic.id,
         partitionId: d.partitionIndex,
         current: p,
         targetIsr: isr.map((b) => b.brokerId),
-        // The leader is in the new ISR and keeps leading; AlterPartition never elects.
-        isAcceptableLeader: (r) => r === p!.leader,
+        // The leader is in the new ISR and keeps leading, unless this change completes a
+        // reassignment that removes it: then a target replica in the new ISR that may lead does.
+        isAcceptableLeader: (r) => r === leader || image.isActive(r),
         targetLeaderRecoveryState: d.leaderRecoveryState ?? RECOVERED,
       });
       if (rec !== null) {
         records.push(partitionChangeRecord(rec));
         p = mergePartitionChange(p, rec);
         changed.set(key, p);
+        if (p.leader !== leader) {
+          // Completing the reassignment moved the leadership (Kafka: the record is written and
+          // the old leader is told to wait for the new metadata).
+          partitions.push(failed(d.partitionIndex, version > 1 ? ErrorCode.NEW_LEADER_ELECTED : ErrorCode.FENCED_LEADER_EPOCH));
+          continue;
+        }
       }
       partitions.push({
         partitionIndex: d.partitionIndex,

@@ -25,7 +25,8 @@ import type { BrokerHeartbeatRequest } from '../../wire/generated/messages/broke
 import type { BrokerHeartbeatResponse } from '../../wire/generated/messages/broker-heartbeat-response.js';
 import type { BrokerRegistrationRequest } from '../../wire/generated/messages/broker-registration-request.js';
 import type { BrokerRegistrationResponse } from '../../wire/generated/messages/broker-registration-response.js';
-import { leaderAndIsrUpdates } from './partition-change.js';
+import { partitionChangeRecord } from '../../kraft/records.js';
+import { buildPartitionChange, leaderAndIsrUpdates } from './partition-change.js';
 
 /** BrokerRegistrationChangeRecord.fenced values. */
 const FENCE = 1;
@@ -124,6 +125,38 @@ export function controlledShutdownRecords(image: MetadataImage, brokerId: number
   return out;
 }
 
+/**
+ * Issue 8 (Kafka's `ReplicationControlManager.handleDirectoriesOffline`, KIP-858): log dirs the
+ * broker reports offline in its heartbeat leave its registration (BrokerRegistrationChangeRecord
+ * logDirs = the online ones), and every partition whose replica on this broker lives in one of
+ * them loses this broker from its ISR and leadership (another ISR member leads). Nothing when
+ * every reported dir is already known offline, or when none would stay online (the broker then
+ * shuts itself down and its controlled shutdown moves everything).
+ */
+export function offlineDirRecords(image: MetadataImage, brokerId: number, offlineDirs: readonly string[]): ApiMessageAndVersion[] {
+  const b = image.broker(brokerId);
+  if (b === undefined || b.fenced || offlineDirs.length === 0) return [];
+  const newlyOffline = b.logDirs.filter((d) => offlineDirs.includes(d));
+  if (newlyOffline.length === 0) return [];
+  const online = b.logDirs.filter((d) => !offlineDirs.includes(d));
+  if (online.length === 0) return [];
+  const out: ApiMessageAndVersion[] = [
+    brokerRegistrationChangeRecord({ brokerId, brokerEpoch: BigInt(b.epoch), fenced: 0, inControlledShutdown: 0, logDirs: online }),
+  ];
+  const acceptable = (r: number) => r !== brokerId && image.isActive(r);
+  const topics = [...image.topicsById.values()].sort((x, y) => (x.name < y.name ? -1 : 1));
+  for (const topic of topics) {
+    for (const [partitionId, reg] of [...topic.partitions].sort(([x], [y]) => x - y)) {
+      const i = reg.replicas.indexOf(brokerId);
+      if (i < 0 || !newlyOffline.includes(reg.directories[i] ?? '')) continue;
+      if (!reg.isr.includes(brokerId) && reg.leader !== brokerId) continue;
+      const rec = buildPartitionChange({ topicId: topic.id, partitionId, current: reg, targetIsr: reg.isr.filter((r) => r !== brokerId), isAcceptableLeader: acceptable });
+      if (rec !== null) out.push(partitionChangeRecord(rec));
+    }
+  }
+  return out;
+}
+
 function after(image: MetadataImage, records: readonly ApiMessageAndVersion[]): MetadataImage {
   if (records.length === 0) return image;
   const d = new MetadataDelta(image);
@@ -211,5 +244,7 @@ export function decideHeartbeat(image: MetadataImage, req: BrokerHeartbeatReques
   if (req.wantFence) {
     return { records: fenceBrokerRecords(image, b.id), response: respond(ErrorCode.NONE, caughtUp, true, false), startsControlledShutdown: false, endsSession: true };
   }
+  const offline = offlineDirRecords(image, b.id, req.offlineLogDirs ?? []);
+  if (offline.length > 0) return { records: offline, response: respond(ErrorCode.NONE, caughtUp, false, false), startsControlledShutdown: false, endsSession: false };
   return { records: [], response: respond(ErrorCode.NONE, caughtUp, false, false), startsControlledShutdown: false, endsSession: false };
 }

@@ -1,7 +1,16 @@
 // Partition leadership and ISR changes, as pure functions of the image (Kafka's
 // `PartitionChangeBuilder` and `ReplicationControlManager.generateLeaderAndIsrUpdates`, without
-// eligible leader replicas or reassignments):
+// eligible leader replicas):
 //
+// - Reassignment (KIP-455, Kafka's `completeReassignmentIfNeeded`): a change may set the
+//   replicas and the adding/removing replicas (./reassignment.ts). Whenever a partition is being
+//   reassigned (adding or removing not empty), every change — an AlterPartition from the leader,
+//   fencing, a controlled shutdown, an election — first checks whether the target ISR minus the
+//   removing replicas contains every target replica (the replicas minus the removing ones); if it
+//   does (and neither is empty), the reassignment completes in that same record: replicas = the
+//   target, ISR = the target ISR minus the removing replicas, adding/removing cleared. The
+//   election below then runs over the (new) replicas, so a leader being removed loses the
+//   leadership to the first target replica in the new ISR.
 // - Election: the current leader stays if it is in the target ISR and acceptable; otherwise the
 //   first replica (in replica order) that is in the target ISR and acceptable; otherwise no
 //   leader (-1). Acceptable = registered, unfenced and not in controlled shutdown, except the
@@ -33,23 +42,52 @@ export interface PartitionChangeInput {
   readonly targetLeaderRecoveryState?: number;
   /** How to pick the leader (default: keep the current one while it may lead). */
   readonly election?: 'preferred' | 'unclean';
+  /** Replicas / adding replicas / removing replicas to set (default: keep the current ones). */
+  readonly targetReplicas?: readonly number[];
+  readonly targetAdding?: readonly number[];
+  readonly targetRemoving?: readonly number[];
 }
 
-function electLeader(c: PartitionChangeInput): { leader: number; unclean: boolean } {
-  const { current, targetIsr } = c;
+export interface CompletedReassignment {
+  readonly replicas: number[];
+  readonly isr: number[];
+}
+
+/**
+ * Kafka's `PartitionReassignmentReplicas.maybeCompleteReassignment`: with a reassignment in
+ * progress, the replicas and ISR that complete it when `isr` (minus the removing replicas)
+ * contains every target replica; null when there is none or it cannot complete yet (also when
+ * the ISR or the replicas would be empty).
+ */
+export function completeReassignment(
+  replicas: readonly number[],
+  adding: readonly number[],
+  removing: readonly number[],
+  isr: readonly number[],
+): CompletedReassignment | null {
+  if (adding.length === 0 && removing.length === 0) return null;
+  const newIsr = isr.filter((r) => !removing.includes(r));
+  const newReplicas = replicas.filter((r) => !removing.includes(r));
+  if (newIsr.length === 0 || newReplicas.length === 0) return null;
+  if (!newReplicas.every((r) => newIsr.includes(r))) return null;
+  return { replicas: newReplicas, isr: newIsr };
+}
+
+function electLeader(c: PartitionChangeInput, replicas: readonly number[], targetIsr: readonly number[]): { leader: number; unclean: boolean } {
+  const { current } = c;
   const valid = (r: number) => targetIsr.includes(r) && c.isAcceptableLeader(r);
   const clean = (leader: number) => ({ leader, unclean: false });
   if (c.election === 'preferred') {
-    const preferred = current.replicas[0];
+    const preferred = replicas[0];
     if (preferred !== undefined && valid(preferred)) return clean(preferred);
     if (current.leader >= 0 && valid(current.leader)) return clean(current.leader);
-    return clean(current.replicas.slice(1).find(valid) ?? NO_LEADER);
+    return clean(replicas.slice(1).find(valid) ?? NO_LEADER);
   }
   if (current.leader >= 0 && valid(current.leader)) return clean(current.leader);
-  const fromIsr = current.replicas.find(valid);
+  const fromIsr = replicas.find(valid);
   if (fromIsr !== undefined) return clean(fromIsr);
   if (c.election === 'unclean') {
-    const any = current.replicas.find((r) => c.isAcceptableLeader(r));
+    const any = replicas.find((r) => c.isAcceptableLeader(r));
     if (any !== undefined) return { leader: any, unclean: true };
   }
   return clean(NO_LEADER);
@@ -58,8 +96,19 @@ function electLeader(c: PartitionChangeInput): { leader: number; unclean: boolea
 /** The PartitionChangeRecord that moves `current` to the target, or null when nothing changes. */
 export function buildPartitionChange(c: PartitionChangeInput): PartitionChangeRecord | null {
   const { current } = c;
-  const { leader, unclean } = electLeader(c);
-  const targetIsr = unclean ? [leader] : c.targetIsr;
+  let replicas = c.targetReplicas ?? current.replicas;
+  let adding = c.targetAdding ?? current.addingReplicas;
+  let removing = c.targetRemoving ?? current.removingReplicas;
+  let targetIsr = c.targetIsr;
+  const completed = completeReassignment(replicas, adding, removing, targetIsr);
+  if (completed !== null) {
+    replicas = completed.replicas;
+    targetIsr = completed.isr;
+    adding = [];
+    removing = [];
+  }
+  const { leader, unclean } = electLeader(c, replicas, targetIsr);
+  if (unclean) targetIsr = [leader];
   const targetLeaderRecoveryState = unclean ? LEADER_RECOVERING : c.targetLeaderRecoveryState;
   const record: PartitionChangeRecord = { topicId: c.topicId, partitionId: c.partitionId, leader: NO_LEADER_CHANGE };
   let changed = false;
@@ -69,6 +118,18 @@ export function buildPartitionChange(c: PartitionChangeInput): PartitionChangeRe
   }
   if (targetIsr.length > 0 && !sameReplicas(targetIsr, current.isr)) {
     record.isr = [...targetIsr];
+    changed = true;
+  }
+  if (!sameReplicas(replicas, current.replicas)) {
+    record.replicas = [...replicas];
+    changed = true;
+  }
+  if (!sameReplicas(adding, current.addingReplicas)) {
+    record.addingReplicas = [...adding];
+    changed = true;
+  }
+  if (!sameReplicas(removing, current.removingReplicas)) {
+    record.removingReplicas = [...removing];
     changed = true;
   }
   if (targetLeaderRecoveryState !== undefined && targetLeaderRecoveryState !== current.leaderRecoveryState) {

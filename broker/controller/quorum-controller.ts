@@ -1,7 +1,7 @@
 // The controller of a node with the controller role. While this node is the active controller
 // (the Raft leader with its epoch's LeaderChange applied, see kraft/raft-quorum.ts) it decides
 // the controller APIs — each decision is a pure function of the image (kraft/controller.ts,
-// ./brokers.ts, ./alter-partition.ts) committed atomically through `runExclusive` — keeps the
+// ./brokers.ts, ./alter-partition.ts, ./elect-leaders.ts, ./reassignment.ts) committed atomically through `runExclusive` — keeps the
 // brokers' heartbeat sessions and fences brokers whose sessions expire. Elsewhere every API
 // answers NOT_CONTROLLER, and callers find the active controller from the Raft leader.
 //
@@ -27,6 +27,7 @@ import {
   deleteTopics,
   incrementalAlterConfigs,
 } from '../../kraft/controller.js';
+import { alterClientQuotasErrorResponse, decideAlterClientQuotas } from '../../kraft/client-quotas.js';
 import type { MetadataImage } from '../../kraft/image.js';
 import { METADATA_PARTITION, METADATA_TOPIC_NAME } from '../../kraft/metadata-log.js';
 import { NotControllerError, type RaftMetadataQuorum } from '../../kraft/raft-quorum.js';
@@ -35,8 +36,12 @@ import type { ApiMessageAndVersion } from '../../kraft/records.js';
 import { ErrorCode, errorMessage } from '../../wire/errors.js';
 import type { AllocateProducerIdsRequest } from '../../wire/generated/messages/allocate-producer-ids-request.js';
 import type { AllocateProducerIdsResponse } from '../../wire/generated/messages/allocate-producer-ids-response.js';
+import type { AlterClientQuotasRequest } from '../../wire/generated/messages/alter-client-quotas-request.js';
+import type { AlterClientQuotasResponse } from '../../wire/generated/messages/alter-client-quotas-response.js';
 import type { AlterConfigsRequest } from '../../wire/generated/messages/alter-configs-request.js';
 import type { AlterConfigsResponse } from '../../wire/generated/messages/alter-configs-response.js';
+import type { AlterPartitionReassignmentsRequest } from '../../wire/generated/messages/alter-partition-reassignments-request.js';
+import type { AlterPartitionReassignmentsResponse } from '../../wire/generated/messages/alter-partition-reassignments-response.js';
 import type { AlterPartitionRequest } from '../../wire/generated/messages/alter-partition-request.js';
 import type { AlterPartitionResponse } from '../../wire/generated/messages/alter-partition-response.js';
 import type { BrokerHeartbeatRequest } from '../../wire/generated/messages/broker-heartbeat-request.js';
@@ -55,12 +60,15 @@ import type { ElectLeadersRequest } from '../../wire/generated/messages/elect-le
 import type { ElectLeadersResponse } from '../../wire/generated/messages/elect-leaders-response.js';
 import type { IncrementalAlterConfigsRequest } from '../../wire/generated/messages/incremental-alter-configs-request.js';
 import type { IncrementalAlterConfigsResponse } from '../../wire/generated/messages/incremental-alter-configs-response.js';
+import type { ListPartitionReassignmentsRequest } from '../../wire/generated/messages/list-partition-reassignments-request.js';
+import type { ListPartitionReassignmentsResponse } from '../../wire/generated/messages/list-partition-reassignments-response.js';
 import { randomUuid, ZERO_UUID } from '../../wire/primitives.js';
 import type { BrokerConfig } from '../config.js';
-import { validateTopicConfig } from '../topic-config.js';
+import { effectiveTopicConfig, validateTopicConfig } from '../topic-config.js';
 import { decideAlterPartition } from './alter-partition.js';
 import { balancePartitionLeaders, decideElectLeaders, electLeadersErrorResponse } from './elect-leaders.js';
 import { BrokerSessions, decideHeartbeat, decideRegistration, fenceBrokerRecords } from './brokers.js';
+import { alterReassignmentsErrorResponse, decideAlterPartitionReassignments, listPartitionReassignments, listReassignmentsErrorResponse } from './reassignment.js';
 
 export interface QuorumControllerOptions {
   readonly nodeId: number;
@@ -268,6 +276,40 @@ export class QuorumController {
         return { records: d.records, result: d.response };
       },
       () => electLeadersErrorResponse(req, ErrorCode.NOT_CONTROLLER),
+    );
+  }
+
+  /** AlterClientQuotas (key 49): ClientQuotaRecords (kraft/client-quotas.ts). */
+  alterClientQuotas(req: AlterClientQuotasRequest): Promise<AlterClientQuotasResponse> {
+    return this.decide(
+      (image) => {
+        const d = decideAlterClientQuotas(image, req);
+        if (d.records.length > 0) this.logger.info({ records: d.records.length }, 'AlterClientQuotas changes client quotas');
+        return { records: d.records, result: d.response };
+      },
+      () => alterClientQuotasErrorResponse(req, ErrorCode.NOT_CONTROLLER, errorMessage(ErrorCode.NOT_CONTROLLER)),
+    );
+  }
+
+  /** AlterPartitionReassignments (key 45): start, change or cancel reassignments (./reassignment.ts). */
+  alterPartitionReassignments(req: AlterPartitionReassignmentsRequest): Promise<AlterPartitionReassignmentsResponse> {
+    return this.decide(
+      (image) => {
+        const d = decideAlterPartitionReassignments(image, req, {
+          uncleanLeaderElectionEnabled: (topic) => effectiveTopicConfig('unclean.leader.election.enable', image.topicConfigs(topic), this.opts.config).toLowerCase() === 'true',
+        });
+        if (d.records.length > 0) this.logger.info({ changes: d.records.length }, 'AlterPartitionReassignments changes partition assignments');
+        return { records: d.records, result: d.response };
+      },
+      () => alterReassignmentsErrorResponse(req, ErrorCode.NOT_CONTROLLER),
+    );
+  }
+
+  /** ListPartitionReassignments (key 46): the reassignments in progress, from the active controller's image. */
+  listPartitionReassignments(req: ListPartitionReassignmentsRequest): Promise<ListPartitionReassignmentsResponse> {
+    return this.decide(
+      (image) => ({ records: [], result: listPartitionReassignments(image, req) }),
+      () => listReassignmentsErrorResponse(ErrorCode.NOT_CONTROLLER),
     );
   }
 

@@ -1,12 +1,15 @@
 // The admin and discovery APIs as the controller listener serves them (Kafka's ControllerApis):
 // brokers forward CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs,
-// IncrementalAlterConfigs and ElectLeaders here (broker/controller-client.ts); the active controller decides and
+// IncrementalAlterConfigs, ElectLeaders, AlterPartitionReassignments and
+// ListPartitionReassignments here (broker/controller-client.ts); the active controller decides and
 // answers once the records are committed, any other controller answers NOT_CONTROLLER per item.
 // ApiVersions lists the controller listener's APIs; DescribeCluster describes the controllers
 // (endpoint type 2, as `--bootstrap-controller` tools ask) or the registered brokers (type 1).
 import { ApiKey } from '../../wire/generated/api.js';
 import type { AlterConfigsRequest } from '../../wire/generated/messages/alter-configs-request.js';
 import type { AlterConfigsResponse } from '../../wire/generated/messages/alter-configs-response.js';
+import type { AlterPartitionReassignmentsRequest } from '../../wire/generated/messages/alter-partition-reassignments-request.js';
+import type { AlterPartitionReassignmentsResponse } from '../../wire/generated/messages/alter-partition-reassignments-response.js';
 import type { ApiVersionsRequest } from '../../wire/generated/messages/api-versions-request.js';
 import type { ApiVersionsResponse } from '../../wire/generated/messages/api-versions-response.js';
 import type { CreatePartitionsRequest } from '../../wire/generated/messages/create-partitions-request.js';
@@ -21,9 +24,12 @@ import type { ElectLeadersRequest } from '../../wire/generated/messages/elect-le
 import type { ElectLeadersResponse } from '../../wire/generated/messages/elect-leaders-response.js';
 import type { IncrementalAlterConfigsRequest } from '../../wire/generated/messages/incremental-alter-configs-request.js';
 import type { IncrementalAlterConfigsResponse } from '../../wire/generated/messages/incremental-alter-configs-response.js';
+import type { ListPartitionReassignmentsRequest } from '../../wire/generated/messages/list-partition-reassignments-request.js';
+import type { ListPartitionReassignmentsResponse } from '../../wire/generated/messages/list-partition-reassignments-response.js';
 import { ZERO_UUID } from '../../wire/primitives.js';
 import { ErrorCode } from '../../wire/errors.js';
 import { electLeadersErrorResponse } from '../controller/elect-leaders.js';
+import { alterReassignmentsErrorResponse, listReassignmentsErrorResponse } from '../controller/reassignment.js';
 import type { ControllerServices } from '../controller/services.js';
 import { defineHandler } from '../handler.js';
 import { apiVersionRanges } from '../router.js';
@@ -107,6 +113,30 @@ export const controllerElectLeaders = defineHandler<ElectLeadersRequest, ElectLe
   },
   errorResponse(req, errorCode) {
     return electLeadersErrorResponse(req, errorCode);
+  },
+});
+
+export const controllerAlterPartitionReassignments = defineHandler<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, ControllerServices>({
+  apiKey: ApiKey.AlterPartitionReassignments,
+  name: 'AlterPartitionReassignments',
+  ...specVersions(ApiKey.AlterPartitionReassignments),
+  handle(ctx, req) {
+    return ctx.services.controller.alterPartitionReassignments(req);
+  },
+  errorResponse(req, errorCode) {
+    return alterReassignmentsErrorResponse(req, errorCode);
+  },
+});
+
+export const controllerListPartitionReassignments = defineHandler<ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, ControllerServices>({
+  apiKey: ApiKey.ListPartitionReassignments,
+  name: 'ListPartitionReassignments',
+  ...specVersions(ApiKey.ListPartitionReassignments),
+  handle(ctx, req) {
+    return ctx.services.controller.listPartitionReassignments(req);
+  },
+  errorResponse(_req, errorCode) {
+    return listReassignmentsErrorResponse(errorCode);
   },
 });
 

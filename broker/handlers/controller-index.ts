@@ -10,6 +10,7 @@ import { brokerHeartbeat } from './broker-heartbeat.js';
 import { brokerRegistration } from './broker-registration.js';
 import {
   controllerAlterConfigs,
+  controllerAlterPartitionReassignments,
   controllerApiVersions,
   controllerCreatePartitions,
   controllerCreateTopics,
@@ -17,7 +18,9 @@ import {
   controllerDescribeCluster,
   controllerElectLeaders,
   controllerIncrementalAlterConfigs,
+  controllerListPartitionReassignments,
 } from './controller-admin.js';
+import { controllerAlterClientQuotas, controllerDescribeClientQuotas } from './controller-client-quotas.js';
 import { describeQuorum } from './describe-quorum.js';
 import { endQuorumEpoch } from './end-quorum-epoch.js';
 import { fetchSnapshot } from './fetch-snapshot.js';
@@ -33,6 +36,8 @@ const ALL: ReadonlyArray<HandlerDef<any, any, ControllerServices>> = [
   controllerCreatePartitions,
   controllerIncrementalAlterConfigs,
   controllerElectLeaders,
+  controllerAlterPartitionReassignments,
+  controllerListPartitionReassignments,
   vote,
   beginQuorumEpoch,
   endQuorumEpoch,
@@ -43,6 +48,8 @@ const ALL: ReadonlyArray<HandlerDef<any, any, ControllerServices>> = [
   brokerRegistration,
   brokerHeartbeat,
   allocateProducerIds,
+  controllerDescribeClientQuotas,
+  controllerAlterClientQuotas,
 ];
 
 export function controllerHandlers(): ReadonlyMap<number, HandlerDef<any, any, ControllerServices>> {

@@ -11,6 +11,9 @@
 // last_fetched_epoch the leader's log does not agree with is answered with the diverging epoch.
 // NOT_LEADER_OR_FOLLOWER and FENCED_LEADER_EPOCH carry the current leader (v12+) and its
 // endpoint (v16+), so clients can skip a metadata round trip.
+// Quotas: a consumer with a consumer_byte_rate quota fetches at most quota × (quota.window.num − 1)
+// windows of bytes; a response that puts it over the quota is answered empty with
+// throttle_time_ms and its connection muted for that long (broker/quota/). Followers are exempt.
 import { ApiKey } from '../../wire/generated/api.js';
 import type { FetchRequest } from '../../wire/generated/messages/fetch-request.js';
 import type { FetchResponse } from '../../wire/generated/messages/fetch-response.js';
@@ -19,6 +22,7 @@ import { ErrorCode } from '../../wire/errors.js';
 import { FINAL_EPOCH, type RequestedPartition, type SessionPartition } from '../fetch-session.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 import type { FollowerFetch, ReadOutcome } from '../replica-manager.js';
+import { fetchMaxBytes, throttleFetch } from '../quota/request-quotas.js';
 import { leaderHint, nodeEndpointsOf } from './common.js';
 import { specVersions } from './versions.js';
 
@@ -39,6 +43,8 @@ interface Target {
 }
 
 const MAX_WAIT_CAP_MS = 30_000;
+/** A fetch waits for at least this much of its connection's response budget (or all it asked). */
+const RESERVE_AT_LEAST_BYTES = 1024 * 1024;
 
 function partitionData(
   partitionIndex: number,
@@ -112,19 +118,36 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
     ];
     const maxWait = Math.min(Math.max(req.maxWaitMs, 0), MAX_WAIT_CAP_MS);
     const minBytes = Math.max(req.minBytes, 0);
-    const responseMaxBytes = v >= 3 ? req.maxBytes ?? 0x7fffffff : 0x7fffffff;
+    const quota = services.quotas.enabled && replicaId < 0;
+    const responseMaxBytes = quota ? fetchMaxBytes(ctx, v >= 3 ? req.maxBytes ?? 0x7fffffff : 0x7fffffff) : v >= 3 ? req.maxBytes ?? 0x7fffffff : 0x7fffffff;
 
     const deadline = services.nowMs() + maxWait;
     const isolationLevel = v >= 4 ? (req.isolationLevel ?? 0) : 0;
     const follower = replicaId >= 0 ? { replicaId, replicaEpoch } : null;
-    let result = await readAll(ctx, targets, responseMaxBytes, follower, isolationLevel);
-    for (let round = 0; round < 1000 && result.bytes < minBytes && !result.anyError && targets.length > 0; round++) {
-      const left = deadline - services.nowMs();
-      if (left <= 0 || ctx.conn.isClosed) break;
-      await waitForData(ctx, targets, left);
-      result = await readAll(ctx, targets, responseMaxBytes, follower, isolationLevel);
+    // What this response may hold comes out of the connection's response-memory bound, so a
+    // client that pipelines fetches and never reads cannot make the broker buffer without end.
+    const granted = await ctx.conn.reserveResponseBytes(responseMaxBytes, RESERVE_AT_LEAST_BYTES);
+    let result: Awaited<ReturnType<typeof readAll>>;
+    try {
+      const maxBytes = Math.min(responseMaxBytes, granted);
+      result = await readAll(ctx, targets, maxBytes, follower, isolationLevel);
+      for (let round = 0; round < 1000 && result.bytes < minBytes && !result.anyError && targets.length > 0; round++) {
+        const left = deadline - services.nowMs();
+        if (left <= 0 || ctx.conn.isClosed) break;
+        await waitForData(ctx, targets, left);
+        result = await readAll(ctx, targets, maxBytes, follower, isolationLevel);
+      }
+    } finally {
+      ctx.conn.releaseResponseBytes(granted);
     }
 
+    const session = resolution.kind === 'full' || resolution.kind === 'incremental' ? resolution.session : null;
+    const throttleTimeMs = quota ? throttleFetch(ctx, result.bytes) : 0;
+    if (throttleTimeMs > 0) {
+      // Kafka's getThrottledResponse: no partitions, and the session keeps what it last sent.
+      if (session) services.fetchSessions.bump(session);
+      return { throttleTimeMs, errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, responses: [], nodeEndpoints: [] };
+    }
     const byTopic = new Map<string, TopicResponse>();
     result.parts.forEach((data, i) => {
       const t = targets[i]!;
@@ -147,7 +170,6 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
       }
       tr.partitions.push(data);
     });
-    const session = resolution.kind === 'full' || resolution.kind === 'incremental' ? resolution.session : null;
     if (session) services.fetchSessions.bump(session);
     const hinted = result.leaderHints;
     return {

@@ -2,12 +2,15 @@
 import type { HandlerDef } from '../handler.js';
 import { addOffsetsToTxn } from './add-offsets-to-txn.js';
 import { addPartitionsToTxn } from './add-partitions-to-txn.js';
+import { alterClientQuotas } from './alter-client-quotas.js';
 import { alterConfigs } from './alter-configs.js';
+import { alterPartitionReassignments } from './alter-partition-reassignments.js';
 import { apiVersions } from './api-versions.js';
 import { createPartitions } from './create-partitions.js';
 import { createTopics } from './create-topics.js';
 import { deleteRecords } from './delete-records.js';
 import { deleteTopics } from './delete-topics.js';
+import { describeClientQuotas } from './describe-client-quotas.js';
 import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
 import { deleteGroups } from './delete-groups.js';
@@ -25,6 +28,7 @@ import { joinGroup } from './join-group.js';
 import { leaveGroup } from './leave-group.js';
 import { listGroups } from './list-groups.js';
 import { listOffsets } from './list-offsets.js';
+import { listPartitionReassignments } from './list-partition-reassignments.js';
 import { listTransactions } from './list-transactions.js';
 import { metadata } from './metadata.js';
 import { offsetCommit } from './offset-commit.js';
@@ -67,11 +71,15 @@ const ALL: readonly HandlerDef[] = [
   createPartitions,
   electLeaders,
   incrementalAlterConfigs,
+  alterPartitionReassignments,
+  listPartitionReassignments,
   describeCluster,
   deleteGroups,
   offsetDelete,
   describeTransactions,
   listTransactions,
+  describeClientQuotas,
+  alterClientQuotas,
 ];
 
 export function brokerHandlers(): ReadonlyMap<number, HandlerDef> {

@@ -12,7 +12,9 @@
 // gets INVALID_TXN_STATE.
 // NOT_LEADER_OR_FOLLOWER carries the current leader (v10+, KIP-951) and the response that
 // leader's endpoint, so a client can retry there without a metadata round trip.
-// Not implemented: ACLs, quotas (throttle is 0), per-record errors.
+// Quotas: with a producer_byte_rate quota for the client, the request's bytes are recorded and a
+// client over it gets throttle_time_ms, its connection muted for that long (broker/quota/).
+// Not implemented: ACLs, per-record errors.
 import { ApiKey } from '../../wire/generated/api.js';
 import type { ProduceRequest } from '../../wire/generated/messages/produce-request.js';
 import type { ProduceResponse } from '../../wire/generated/messages/produce-response.js';
@@ -20,6 +22,7 @@ import { ErrorCode } from '../../wire/errors.js';
 import { ATTRIBUTES_OFFSET, BATCH_HEADER_SIZE, CURRENT_MAGIC, isTransactional, MAGIC_OFFSET } from '../../wire/record-batch.js';
 import { defineHandler, NO_RESPONSE, type RequestContext } from '../handler.js';
 import { leaderHint, nodeEndpointsOf } from './common.js';
+import { throttleProduce } from '../quota/request-quotas.js';
 import { produceVerificationError } from '../txn/runtime.js';
 import { specVersions } from './versions.js';
 
@@ -96,11 +99,13 @@ export const produce = defineHandler<ProduceRequest, ProduceResponse>({
       // queued.max.requests bounds what an acks=0 producer can pile up in memory. Kafka closes
       // the connection when an acks=0 produce fails so the client notices on its next request.
       const res = await Promise.all(topics);
+      if (ctx.services.quotas.enabled) throttleProduce(ctx);
       if (res.some((t) => t.partitionResponses.some((p) => p.errorCode !== ErrorCode.NONE))) ctx.conn.close('acks=0 produce failed');
       return NO_RESPONSE;
     }
     const responses = await Promise.all(topics);
-    return { responses, throttleTimeMs: 0, nodeEndpoints: ctx.apiVersion >= 10 ? leaderEndpoints(ctx, responses) : [] };
+    const throttleTimeMs = ctx.services.quotas.enabled ? throttleProduce(ctx) : 0;
+    return { responses, throttleTimeMs, nodeEndpoints: ctx.apiVersion >= 10 ? leaderEndpoints(ctx, responses) : [] };
   },
   errorResponse(req, errorCode) {
     return allFailed(req, errorCode);

@@ -1,7 +1,7 @@
 // Listeners: accept sockets, enforce connection limits, hand each socket to a Connection.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { Connection, type ConnectionLimits, type RequestDispatcher } from './connection.js';
+import { Connection, RequestBudget, type ConnectionLimits, type RequestDispatcher } from './connection.js';
 
 export interface ListenerSpec {
   readonly name: string;
@@ -21,12 +21,16 @@ export class NetworkServer {
   private nextConnectionId = 1;
   /** Ports actually bound, by listener name (port 0 binds an ephemeral port). */
   readonly boundPorts = new Map<string, number>();
+  private readonly limits: NetworkLimits;
 
   constructor(
     private readonly dispatcherFor: (listener: ListenerSpec) => RequestDispatcher,
-    private readonly limits: NetworkLimits,
+    limits: NetworkLimits,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    // queued.max.requests also bounds the unanswered requests of all connections together.
+    this.limits = { ...limits, budget: limits.budget ?? new RequestBudget(limits.maxInFlightRequests) };
+  }
 
   get connectionCount(): number {
     return this.connections.size;
@@ -70,13 +74,14 @@ export class NetworkServer {
     this.connections.add(conn);
   }
 
-  /** Stops accepting; existing connections are closed after `graceMs` (in-flight requests finish first). */
+  /**
+   * Stops accepting; every connection stops reading, answers the requests it already read and
+   * is ended after its last response (within `graceMs`, then destroyed). Issue 8: destroying a
+   * socket with responses still in its write buffer lost them.
+   */
   async close(graceMs = 0): Promise<void> {
     const closed = Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-    const deadline = Date.now() + graceMs;
-    while (graceMs > 0 && Date.now() < deadline && [...this.connections].some((c) => c.inFlight > 0)) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await Promise.all([...this.connections].map((c) => c.drainAndEnd(graceMs)));
     for (const c of this.connections) c.socket.destroy();
     this.connections.clear();
     await closed;

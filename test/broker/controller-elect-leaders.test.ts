@@ -6,15 +6,14 @@
 // NOT_CONTROLLER.
 import { afterEach, describe, expect, it } from 'vitest';
 import { LEADER_RECOVERED, LEADER_RECOVERING, MetadataImage, replayRecords } from '../../kraft/image.js';
-import { RaftMetadataQuorum } from '../../kraft/raft-quorum.js';
 import { brokerRegistrationChangeRecord, partitionChangeRecord, topicRecord, type ApiMessageAndVersion } from '../../kraft/records.js';
 import { ErrorCode, errorMessage } from '../../wire/errors.js';
 import type { ElectLeadersRequest } from '../../wire/generated/messages/elect-leaders-request.js';
 import type { ElectLeadersResponse } from '../../wire/generated/messages/elect-leaders-response.js';
 import { BrokerConfig } from '../../broker/config.js';
 import { balancePartitionLeaders, decideElectLeaders } from '../../broker/controller/elect-leaders.js';
-import { QuorumController } from '../../broker/controller/quorum-controller.js';
-import { brokerRecord, cleanupTempDirs, clusterImage, logger, partitionRec, tempDir, topicRecords, uuid } from '../kraft/helpers.js';
+import { startOneVoterController, stopOneVoterController, stopOneVoterControllers, waitUntil, type OneVoterController } from './one-voter-controller.js';
+import { brokerRecord, clusterImage, partitionRec, topicRecords, uuid } from '../kraft/helpers.js';
 
 const T1 = uuid(1);
 const T2 = uuid(2);
@@ -234,61 +233,11 @@ describe('rebalancing configs', () => {
 
 // ---------------------------------------------------------------- QuorumController, one voter
 
-interface Running {
-  quorum: RaftMetadataQuorum;
-  controller: QuorumController;
-}
-const running: Running[] = [];
-afterEach(async () => {
-  for (const r of running.splice(0)) {
-    r.controller.stop();
-    await r.quorum.close();
-  }
-  cleanupTempDirs();
-});
+afterEach(stopOneVoterControllers);
 
-async function oneVoter(overrides: Record<string, string>): Promise<Running> {
-  const quorum = await RaftMetadataQuorum.open({
-    dir: tempDir('elect-'),
-    nodeId: 1,
-    clusterId: 'elect-test-cluster0000',
-    voterIds: [1],
-    transport: { send: () => Promise.reject(new Error('no peers')), close: () => {} },
-    logger,
-    clock: { nowMs: () => Date.now() },
-    timing: { tickMs: 10, electionTimeoutMs: 100, fetchTimeoutMs: 200, requestTimeoutMs: 200, retryBackoffMs: 10, fetchMaxWaitMs: 20 },
-    endpoint: null,
-    snapshotBytes: 1 << 30,
-    onFatal: (err) => {
-      throw err;
-    },
-  });
-  const controller = new QuorumController({
-    nodeId: 1,
-    clusterId: 'elect-test-cluster0000',
-    quorum,
-    // Registered brokers never heartbeat here: a session that does not expire during the test.
-    config: BrokerConfig.load({ overrides: { 'broker.session.timeout.ms': '600000', ...overrides } }),
-    voters: [{ id: 1, address: null }],
-    controllerListenerName: 'CONTROLLER',
-    logger,
-    nowMs: () => Date.now(),
-  });
-  const r = { quorum, controller };
-  running.push(r);
-  quorum.start();
-  await waitUntil('the controller is active', () => controller.isActive() && quorum.image.metadataVersion > 0);
-  // Brokers 1..3 and t = [1,2,3] led by 2 (preferred 1 is in the ISR and active).
-  await quorum.commit([brokerRecord(1), brokerRecord(2), brokerRecord(3), ...topicRecords('t', T1, []), partitionRec(T1, 0, [1, 2, 3], { leader: 2 })]);
-  return r;
-}
-
-async function waitUntil(what: string, fn: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Brokers 1..3 and t = [1,2,3] led by 2 (preferred 1 is in the ISR and active). */
+function oneVoter(overrides: Record<string, string>): Promise<OneVoterController> {
+  return startOneVoterController(overrides, [brokerRecord(1), brokerRecord(2), brokerRecord(3), ...topicRecords('t', T1, []), partitionRec(T1, 0, [1, 2, 3], { leader: 2 })]);
 }
 
 describe('QuorumController: ElectLeaders and automatic rebalancing', { timeout: 20_000 }, () => {
@@ -319,9 +268,7 @@ describe('QuorumController: ElectLeaders and automatic rebalancing', { timeout: 
     const off = await oneVoter({ 'auto.leader.rebalance.enable': 'false', 'leader.imbalance.check.interval.seconds': '1' });
     await new Promise((r) => setTimeout(r, 2_500));
     expect(off.quorum.image.partition('t', 0)!.leader).toBe(2);
-    off.controller.stop();
-    await off.quorum.close();
-    running.splice(running.indexOf(off), 1);
+    await stopOneVoterController(off);
     // Default interval (300 s): nothing moves in the first seconds.
     const slow = await oneVoter({});
     await new Promise((r) => setTimeout(r, 1_500));

@@ -24,7 +24,7 @@ describe('fetch sessions and long polls', () => {
       validateOnly: false,
     });
     expect(r.topics[0]!.errorCode).toBe(ErrorCode.NONE);
-    topicId = r.topics[0]!.topicId;
+    topicId = r.topics[0]!.topicId!;
   });
 
   afterAll(async () => {
@@ -73,27 +73,27 @@ describe('fetch sessions and long polls', () => {
 
     // The client moved both fetch offsets past what it got; nothing new arrived: the incremental
     // response carries no partition.
-    const quiet = await client.send(ApiKey.Fetch, 13, fetchRequest(full.sessionId, 1, [{ p: 0, offset: 1 }, { p: 1, offset: 1 }]));
+    const quiet = await client.send(ApiKey.Fetch, 13, fetchRequest(full.sessionId!, 1, [{ p: 0, offset: 1 }, { p: 1, offset: 1 }]));
     expect(quiet.errorCode).toBe(ErrorCode.NONE);
     expect(quiet.responses).toEqual([]);
 
     // New data on partition 1 only; the request names no partition (offsets unchanged), the
     // session remembers them, and only partition 1 comes back.
     await produce(1, 'b1');
-    const inc = await client.send(ApiKey.Fetch, 13, fetchRequest(full.sessionId, 2, []));
+    const inc = await client.send(ApiKey.Fetch, 13, fetchRequest(full.sessionId!, 2, []));
     expect(inc.responses.flatMap((t) => t.partitions.map((p) => p.partitionIndex))).toEqual([1]);
     expect(inc.responses[0]!.partitions[0]!.records!.length).toBeGreaterThan(0);
 
     // A wrong epoch and an unknown session id are refused with Kafka's codes.
-    const stale = await client.send(ApiKey.Fetch, 13, fetchRequest(full.sessionId, 1, []));
+    const stale = await client.send(ApiKey.Fetch, 13, fetchRequest(full.sessionId!, 1, []));
     expect(stale.errorCode).toBe(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
     const unknown = await client.send(ApiKey.Fetch, 13, fetchRequest(987654, 1, []));
     expect(unknown.errorCode).toBe(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
 
     // Epoch -1 closes the session: sessionless full fetch.
-    const closed = await client.send(ApiKey.Fetch, 13, fetchRequest(full.sessionId, -1, [{ p: 0, offset: 0 }]));
+    const closed = await client.send(ApiKey.Fetch, 13, fetchRequest(full.sessionId!, -1, [{ p: 0, offset: 0 }]));
     expect(closed.sessionId).toBe(0);
-    const gone = await client.send(ApiKey.Fetch, 13, fetchRequest(full.sessionId, 3, []));
+    const gone = await client.send(ApiKey.Fetch, 13, fetchRequest(full.sessionId!, 3, []));
     expect(gone.errorCode).toBe(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
   });
 

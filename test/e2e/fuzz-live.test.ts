@@ -69,7 +69,7 @@ const PROBE_CORRELATION = 0x7ead0001;
 const MAY_WAIT = new Set<number>([ApiKey.Fetch, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.Produce, ApiKey.CreateTopics, ApiKey.DeleteTopics, ApiKey.CreatePartitions, ApiKey.DeleteRecords, ApiKey.ElectLeaders]);
 
 /** Topic administration: listed when a batch ends with a topic missing. */
-const ADMIN = new Set<number>([ApiKey.CreateTopics, ApiKey.DeleteTopics, ApiKey.CreatePartitions, ApiKey.DeleteRecords]);
+const ADMIN = new Set<number>([ApiKey.CreateTopics, ApiKey.DeleteTopics, ApiKey.CreatePartitions, ApiKey.DeleteRecords, ApiKey.AlterPartitionReassignments, ApiKey.AlterClientQuotas]);
 
 const MUTATIONS = [
   'bitflip', 'bitflip', 'bitflips', 'bytes', 'length-field', 'length-field', 'length-field', 'int-field', 'int-field', 'int-field', 'tagged', 'truncate', 'extend',

@@ -106,7 +106,8 @@ async function findCoordinator(cluster: ClusterHandle, via: number, groupId: str
     () =>
       withClient(cluster.node(via).clientPort, async (c) => {
         const r = await c.send(ApiKey.FindCoordinator, 3, { key: groupId, keyType: 0 });
-        if (r.errorCode !== ErrorCode.NONE) throw new Error(`error ${r.errorCode} ${ErrorCode[r.errorCode] ?? ''}`);
+        const code = r.errorCode ?? ErrorCode.NONE;
+        if (code !== ErrorCode.NONE) throw new Error(`error ${code} ${ErrorCode[code] ?? ''}`);
         return r.nodeId;
       }),
     { timeoutMs: 30_000, intervalMs: 300 },

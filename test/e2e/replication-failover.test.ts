@@ -31,7 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type ClusterHandle } from '../support/cluster.js';
 import { kcatConsume, kcatMetadata, kcatPath } from '../support/kcat.js';
 import { ErrorCode } from '../../wire/errors.js';
-import { compareReplicas, readPartitionLog } from '../support/log-checker.js';
+import { compareReplicas, expectReplicasCaughtUp, readPartitionLog } from '../support/log-checker.js';
 import { createReplicatedTopic, dataDirs, errorName, listLatest, partitionStates, rawProduce, showStates, stableHighWatermarks, waitForPartitions, type PartitionState } from '../support/replication.js';
 import { sleep, topicName, waitFor, withTimeout } from '../support/util.js';
 
@@ -381,9 +381,7 @@ describe('replication: kill -9 of a partition leader under an idempotent acks=-1
     await waitFor(
       'the 3 replicas of the diverged partition identical, ending at 13',
       async () => {
-        const c = await compareReplicas(dataDirs(cluster), topic, 0, upTo, { requireEpochCache: true });
-        const problems = [...c.problems, ...c.reports.filter((x) => x.logEndOffset !== upTo).map((x) => `${x.dir} ends at ${x.logEndOffset}`)];
-        if (problems.length > 0) throw new Error(problems.join('\n'));
+        const c = await expectReplicasCaughtUp(dataDirs(cluster), topic, 0, upTo);
         const epochs = c.reports[0]!.batches.map((b) => b.partitionLeaderEpoch);
         if (epochs.slice(-3).some((e) => e !== nu.leaderEpoch)) throw new Error(`the last 3 batches carry epochs ${epochs.slice(-3)}, expected ${nu.leaderEpoch}`);
         return true;

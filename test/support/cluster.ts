@@ -48,6 +48,8 @@ export interface StartClusterOptions {
    * (see test/support/faults.ts); `isolate(id)` / `heal(id)` write it.
    */
   faultInjection?: boolean;
+  /** Extra variables for one node, applied last (may replace cluster-shaping ones, e.g. KAFKA_LOG_DIRS for a multi-dir node). */
+  nodeEnv?: (spec: ClusterNode) => Record<string, string> | undefined;
 }
 
 export interface QuorumView {
@@ -377,7 +379,10 @@ export async function startCluster(opts: StartClusterOptions): Promise<ClusterHa
       startBroker({
         port: spec.clientPort,
         dataDir: spec.dataDir,
-        env: opts.faultInjection ? { ...spec.env, [FAULT_INJECTION_ENV]: path.join(dataRoot, `faults-${spec.id}.json`) } : spec.env,
+        env: {
+          ...(opts.faultInjection ? { ...spec.env, [FAULT_INJECTION_ENV]: path.join(dataRoot, `faults-${spec.id}.json`) } : spec.env),
+          ...(opts.nodeEnv?.(spec) ?? {}),
+        },
         readyTimeoutMs,
       }).then((broker) => {
         cluster.nodes.push(new NodeImpl(spec, broker));

@@ -7,16 +7,19 @@ import { Reader } from '../../wire/primitives.js';
 import { RawConnection } from './raw-client.js';
 
 export class KafkaTestClient {
-  private constructor(readonly conn: RawConnection) {}
+  private constructor(
+    readonly conn: RawConnection,
+    readonly clientId = 'test-client',
+  ) {}
 
-  static async connect(port: number): Promise<KafkaTestClient> {
-    return new KafkaTestClient(await RawConnection.connect(port));
+  static async connect(port: number, clientId = 'test-client'): Promise<KafkaTestClient> {
+    return new KafkaTestClient(await RawConnection.connect(port), clientId);
   }
 
   /** Sends one request and returns the decoded response (throws if the broker closes instead). */
   async send<K extends keyof ApiRequests & keyof ApiResponses>(apiKey: K, version: number, body: ApiRequests[K], timeoutMs = 10_000): Promise<ApiResponses[K]> {
     const correlationId = this.conn.correlationId();
-    await this.conn.write(encodeRequestFrame(apiKey, version, correlationId, 'test-client', body));
+    await this.conn.write(encodeRequestFrame(apiKey, version, correlationId, this.clientId, body));
     const payload = await this.conn.readFrame(timeoutMs);
     const r = new Reader(payload);
     const got = decodeResponseHeader(r, apiKey, version);
@@ -28,7 +31,7 @@ export class KafkaTestClient {
 
   /** Sends a request that expects no response (Produce acks=0). */
   async sendNoResponse<K extends keyof ApiRequests>(apiKey: K, version: number, body: ApiRequests[K]): Promise<void> {
-    await this.conn.write(encodeRequestFrame(apiKey, version, this.conn.correlationId(), 'test-client', body));
+    await this.conn.write(encodeRequestFrame(apiKey, version, this.conn.correlationId(), this.clientId, body));
   }
 
   close(): void {

@@ -343,3 +343,15 @@ export async function expectReplicasIdentical(dataDirs: readonly string[], topic
   if (c.problems.length > 0) throw new Error(`${topic}-${partition} below ${upTo}: replicas differ (${c.problems.length} problem(s)):\n  ${c.problems.slice(0, 30).join('\n  ')}`);
   return c;
 }
+
+/**
+ * The replicas hold identical batches below `hw` (with leader-epoch checkpoints) and none of
+ * them holds anything past it: the state of a quiet partition whose followers caught up.
+ * Throws with every problem; meant for waitFor.
+ */
+export async function expectReplicasCaughtUp(dataDirs: readonly string[], topic: string, partition: number, hw: number): Promise<ReplicaComparison> {
+  const c = await compareReplicas(dataDirs, topic, partition, hw, { requireEpochCache: true });
+  const problems = [...c.problems, ...c.reports.filter((r) => r.logEndOffset !== hw).map((r) => `${r.dir} ends at ${r.logEndOffset}, high watermark ${hw}`)];
+  if (problems.length > 0) throw new Error(`${topic}-${partition}:\n  ${problems.slice(0, 20).join('\n  ')}`);
+  return c;
+}

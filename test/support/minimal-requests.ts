@@ -84,7 +84,13 @@ export function minimalRequest(apiKey: number, version: number, seq: number, n: 
     [ApiKey.OffsetForLeaderEpoch]: { replicaId: -1, topics: [{ topic: n.topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }] },
     // The one broker leads, and is the preferred replica: ELECTION_NOT_NEEDED per partition, top-level NONE.
     [ApiKey.ElectLeaders]: { electionType: 0, topicPartitions: [{ topic: n.topic, partitions: [0] }], timeoutMs: 5000 },
+    // Cancel with no reassignment in progress: NO_REASSIGNMENT_IN_PROGRESS for the partition, top-level NONE.
+    [ApiKey.AlterPartitionReassignments]: { timeoutMs: 5000, topics: [{ name: n.topic, partitions: [{ partitionIndex: 0, replicas: null }] }] },
+    [ApiKey.ListPartitionReassignments]: { timeoutMs: 5000, topics: null },
     [ApiKey.ListTransactions]: { stateFilters: [], producerIdFilters: [], durationFilter: -1n },
+    [ApiKey.DescribeClientQuotas]: { components: [{ entityType: 'client-id', matchType: 2, match: null }], strict: false },
+    // validateOnly: nothing is committed.
+    [ApiKey.AlterClientQuotas]: { entries: [{ entity: [{ entityType: 'client-id', entityName: `served-v${version}` }], ops: [{ key: 'producer_byte_rate', value: 1_000_000, remove: false }] }], validateOnly: true },
   };
   const body = bodies[apiKey as keyof ApiRequests];
   if (body === undefined) throw new Error(`no minimal request for API ${API_SPECS[apiKey]?.name ?? apiKey}: add one to test/support/minimal-requests.ts`);
