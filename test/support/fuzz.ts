@@ -65,6 +65,12 @@ export interface Prefix {
   what: string;
 }
 
+/** Where a fixed-size integer field was written (a count, a timeout, a partition index, an id, ...). */
+export interface IntField {
+  pos: number;
+  kind: 'int16' | 'int32' | 'int64';
+}
+
 /**
  * A Writer that records the position of every length-like prefix it writes: string and bytes
  * lengths, array counts, null markers, tagged-field counts and sizes. The encoding itself is
@@ -73,6 +79,24 @@ export interface Prefix {
  */
 export class RecordingWriter extends Writer {
   readonly prefixes = new Map<number, Prefix>();
+  /** Integer fields that are not length prefixes. */
+  readonly ints: IntField[] = [];
+  private noteInt(kind: IntField['kind']): void {
+    const pos = this.length;
+    if (!this.prefixes.has(pos)) this.ints.push({ pos, kind });
+  }
+  override int16(v: number): void {
+    this.noteInt('int16');
+    super.int16(v);
+  }
+  override int32(v: number): void {
+    this.noteInt('int32');
+    super.int32(v);
+  }
+  override int64(v: bigint): void {
+    this.noteInt('int64');
+    super.int64(v);
+  }
   private note(kind: Prefix['kind'], what: string): void {
     const pos = this.length;
     if (!this.prefixes.has(pos)) this.prefixes.set(pos, { pos, kind, what });
@@ -194,6 +218,27 @@ export function mutatePrefix(buf: Buffer, p: Prefix, rnd: Random): { bytes: Buff
     bytes: Buffer.concat([buf.subarray(0, p.pos), repl, buf.subarray(p.pos + len)]),
     desc: `${p.what}@${p.pos} := varint ${repl.toString('hex')}`,
   };
+}
+
+/** The encoding with the integer field at `f` set to an extreme value (max, min, -1, 0, a large power of two). */
+export function mutateInt(buf: Buffer, f: IntField, rnd: Random): { bytes: Buffer; desc: string } {
+  const out = Buffer.from(buf);
+  if (f.kind === 'int16') {
+    if (f.pos + 2 > out.length) return { bytes: out, desc: `int16@${f.pos}: no room` };
+    const v = rnd.pick([0x7fff, -0x8000, -1, 0, 0x4000, 1000]);
+    out.writeInt16BE(v, f.pos);
+    return { bytes: out, desc: `int16@${f.pos} := ${v}` };
+  }
+  if (f.kind === 'int32') {
+    if (f.pos + 4 > out.length) return { bytes: out, desc: `int32@${f.pos}: no room` };
+    const v = rnd.pick([0x7fffffff, -0x80000000, -1, 0, 1 << rnd.int(10, 30), 1_000_000]);
+    out.writeInt32BE(v, f.pos);
+    return { bytes: out, desc: `int32@${f.pos} := ${v}` };
+  }
+  if (f.pos + 8 > out.length) return { bytes: out, desc: `int64@${f.pos}: no room` };
+  const v = rnd.pick([0x7fffffffffffffffn, -0x8000000000000000n, -1n, 0n, 1n << BigInt(rnd.int(31, 62)), 0x7fffffffn]);
+  out.writeBigInt64BE(v, f.pos);
+  return { bytes: out, desc: `int64@${f.pos} := ${v}` };
 }
 
 /** Random tagged fields: a count, then tags (known small ones and unknown large ones) with sizes that may lie. */
