@@ -90,6 +90,17 @@ interface ApiError {
   readonly message: string | null;
 }
 
+/**
+ * At most this many records per user operation (Kafka's `QuorumController.MAX_RECORDS_PER_USER_OP`):
+ * a CreateTopics or CreatePartitions that would produce more fails as a whole with
+ * POLICY_VIOLATION ("Unable to perform excessively large batch operation.", Kafka's answer to a
+ * `BoundedListTooLongException`). Checked *before* replicas are placed, so a partition count of
+ * 2^31-1 from a hostile or damaged request is refused at once instead of building 2^31
+ * assignments (which ran the broker out of heap: found by test/e2e/fuzz-live.test.ts).
+ */
+export const MAX_RECORDS_PER_USER_OP = 10_000;
+const TOO_LARGE_OP_MESSAGE = 'Unable to perform excessively large batch operation.';
+
 function apiError(code: ErrorCode, message?: string): ApiError {
   return { code, message: message ?? errorMessage(code) };
 }
@@ -292,6 +303,11 @@ export function createTopics(
       fail(configError);
       continue;
     }
+    // The records this topic adds (topic, partitions, configs), counted before placing anything.
+    const partitions = topic.assignments.length > 0 ? topic.assignments.length : topic.numPartitions === -1 ? opts.defaultNumPartitions : topic.numPartitions;
+    if (records.length + 1 + Math.max(0, partitions) + topic.configs.length > MAX_RECORDS_PER_USER_OP) {
+      return tooLargeCreateTopics(topics);
+    }
     const created = createOneTopic(image, topic, opts, newIds);
     if ('error' in created) {
       fail(created.error);
@@ -324,6 +340,22 @@ function topicConfigsError(
     if (message !== null) return apiError(ErrorCode.INVALID_CONFIG, message);
   }
   return null;
+}
+
+/** The whole CreateTopics failed: every topic named in it gets POLICY_VIOLATION, nothing is created. */
+function tooLargeCreateTopics(topics: readonly CreatableTopic[]): ControllerResult<CreatableTopicResult[]> {
+  const names = [...new Set(topics.map((t) => t.name))];
+  return {
+    records: [],
+    results: names.map((name) => ({
+      name,
+      topicId: ZERO_UUID,
+      errorCode: ErrorCode.POLICY_VIOLATION,
+      errorMessage: TOO_LARGE_OP_MESSAGE,
+      numPartitions: -1,
+      replicationFactor: -1,
+    })),
+  };
 }
 
 type CreatedTopic =
@@ -568,7 +600,18 @@ export function createPartitions(
     seen.add(topic.name);
     let e: ApiError;
     if (counts.get(topic.name)! > 1) e = apiError(ErrorCode.INVALID_REQUEST, 'Duplicate topic name.');
-    else e = createPartitionsFor(image, topic, opts, records);
+    else {
+      // The partitions this adds, counted before placing anything (see MAX_RECORDS_PER_USER_OP).
+      const current = image.topicByName(topic.name)?.partitions.size ?? 0;
+      if (records.length + (topic.count - current) > MAX_RECORDS_PER_USER_OP) {
+        const names = [...new Set(topics.map((t) => t.name))];
+        return {
+          records: [],
+          results: names.map((name) => ({ name, errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: TOO_LARGE_OP_MESSAGE })),
+        };
+      }
+      e = createPartitionsFor(image, topic, opts, records);
+    }
     results.push({ name: topic.name, errorCode: e.code, errorMessage: e.message });
   }
   return { records: opts.validateOnly ? [] : records, results };

@@ -75,6 +75,21 @@ export function groupMetadataRecord(group: string, value: GroupMetadataValue | n
   return { type: 'group', group, value };
 }
 
+const INT64_MAX = 0x7fffffffffffffffn;
+const INT64_MIN = -0x8000000000000000n;
+
+/**
+ * A number as an int64, clamped to the int64 range. Offsets and timestamps arrive as int64 and
+ * are kept as numbers: a client's 2^63-1 becomes 2^63 (the nearest double), and a retention time
+ * near 2^63 added to now overflows it; without the clamp the record could not be encoded and
+ * the whole __consumer_offsets append failed (found by test/e2e/fuzz-live.test.ts). OffsetFetch
+ * answers committed offsets through it too.
+ */
+export function int64(n: number): bigint {
+  const b = BigInt(Math.trunc(n));
+  return b > INT64_MAX ? INT64_MAX : b < INT64_MIN ? INT64_MIN : b;
+}
+
 export function encodeOffsetsRecord(rec: OffsetsTopicRecord): { key: Buffer; value: Buffer | null } {
   if (rec.type === 'offset') {
     const key: OffsetCommitKey = { group: rec.group, topic: rec.topic, partition: rec.partition };
@@ -82,11 +97,11 @@ export function encodeOffsetsRecord(rec: OffsetsTopicRecord): { key: Buffer; val
     if (v === null) return { key: encodeCoordinatorKey(OFFSET_COMMIT, OFFSET_COMMIT_KEY_VERSION, key), value: null };
     const withExpiry = v.expireTimestamp !== null;
     const value: OffsetCommitValue = {
-      offset: BigInt(v.offset),
+      offset: int64(v.offset),
       leaderEpoch: v.leaderEpoch,
       metadata: v.metadata,
-      commitTimestamp: BigInt(v.commitTimestamp),
-      expireTimestamp: BigInt(v.expireTimestamp ?? -1),
+      commitTimestamp: int64(v.commitTimestamp),
+      expireTimestamp: int64(v.expireTimestamp ?? -1),
     };
     return {
       key: encodeCoordinatorKey(OFFSET_COMMIT, OFFSET_COMMIT_KEY_VERSION, key),

@@ -11,6 +11,8 @@ import type { OffsetFetchRequest } from '../../wire/generated/messages/offset-fe
 import type { OffsetFetchResponse } from '../../wire/generated/messages/offset-fetch-response.js';
 import { ErrorCode } from '../../wire/errors.js';
 import { defineHandler } from '../handler.js';
+// Committed offsets are kept as numbers: 2^63-1 committed comes back as 2^63, clamped to int64.
+import { int64 } from '../group/offsets-topic.js';
 import { specVersions } from './versions.js';
 
 type Topics = Array<{ name: string; partitions: number[] }> | null;
@@ -35,7 +37,7 @@ export const offsetFetch = defineHandler<OffsetFetchRequest, OffsetFetchResponse
               name: t.name,
               partitions: t.partitions.map((p) => ({
                 partitionIndex: p.partitionIndex,
-                committedOffset: BigInt(p.committedOffset),
+                committedOffset: int64(p.committedOffset),
                 committedLeaderEpoch: p.committedLeaderEpoch,
                 metadata: p.metadata,
                 errorCode: p.errorCode,
@@ -53,7 +55,7 @@ export const offsetFetch = defineHandler<OffsetFetchRequest, OffsetFetchResponse
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
-          committedOffset: BigInt(p.committedOffset),
+          committedOffset: int64(p.committedOffset),
           committedLeaderEpoch: p.committedLeaderEpoch,
           metadata: p.metadata,
           errorCode: errorCode ?? p.errorCode,

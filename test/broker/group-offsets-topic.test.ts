@@ -50,6 +50,14 @@ describe('record layout', () => {
     expect(v1.toString('hex')).toBe('0001' + '000000000000002a' + '0000' + '00000000000003e8' + '00000000000007d0');
   });
 
+  it('offsets and timestamps past the int64 range (2^63-1 as a number, now + a 2^63 retention) are clamped, not a failed append', () => {
+    const big = Number(0x7fffffffffffffffn); // 2^63 after the double rounding
+    const rec = offsetCommitRecord('g', 't', 0, { offset: big, leaderEpoch: -1, metadata: '', commitTimestamp: -big * 2, expireTimestamp: Date.now() + big });
+    const { key, value } = encodeOffsetsRecord(rec);
+    const back = decodeOffsetsRecord(key, value);
+    expect(back).toMatchObject({ value: { offset: big, commitTimestamp: -big, expireTimestamp: big } });
+  });
+
   it('GroupMetadataKey v2 / GroupMetadataValue v3 round trip; tombstones are null values', () => {
     const rec = groupMetadataRecord('grp', {
       protocolType: 'consumer',

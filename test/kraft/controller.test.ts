@@ -11,6 +11,7 @@ import {
   registerBroker,
   type CreatableTopic,
   type CreateTopicsOptions,
+  MAX_RECORDS_PER_USER_OP,
 } from '../../kraft/controller.js';
 import { MetadataImage, replayRecords } from '../../kraft/image.js';
 import { fenceBrokerRecord, MetadataRecordType, type ApiMessageAndVersion } from '../../kraft/records.js';
@@ -152,6 +153,18 @@ describe('createTopics', () => {
       errorCode: ErrorCode.INVALID_PARTITIONS,
       errorMessage: 'Number of partitions was set to an invalid non-positive value.',
     });
+  });
+
+  it.each([0x7fffffff, 10_000, 1 << 24])('POLICY_VIOLATION for %i partitions (over MAX_RECORDS_PER_USER_OP), decided before placing any', (n) => {
+    const t0 = Date.now();
+    const r = createTopics(three, [topic('ok'), topic('t', { numPartitions: n }), topic('later')], opts());
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(r.records).toEqual([]);
+    expect(r.results.map((x) => [x.name, x.errorCode, x.errorMessage])).toEqual(
+      ['ok', 't', 'later'].map((name) => [name, ErrorCode.POLICY_VIOLATION, 'Unable to perform excessively large batch operation.']),
+    );
+    // 9,999 partitions + the topic record fit.
+    expect(createTopics(three, [topic('t', { numPartitions: MAX_RECORDS_PER_USER_OP - 1 })], opts()).results[0]!.errorCode).toBe(ErrorCode.NONE);
   });
 
   it.each([0, -2])('INVALID_REPLICATION_FACTOR for replicationFactor %i', (rf) => {
@@ -330,6 +343,13 @@ describe('deleteTopics', () => {
 
 describe('createPartitions', () => {
   const img = commit(three, topicRecords('t', uuid(1), [[1, 2], [2, 3]]));
+
+  it('POLICY_VIOLATION when the new partitions exceed MAX_RECORDS_PER_USER_OP (a count of 2^31-1), nothing placed', () => {
+    const t0 = Date.now();
+    const r = createPartitions(img, [{ name: 't', count: 0x7fffffff, assignments: null }], { validateOnly: false });
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(r).toEqual({ records: [], results: [{ name: 't', errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: 'Unable to perform excessively large batch operation.' }] });
+  });
 
   it('adds PartitionRecords up to the new count, with the topic\'s replication factor', () => {
     const r = createPartitions(img, [{ name: 't', count: 5, assignments: null }], { validateOnly: false });

@@ -22,17 +22,10 @@ import { decodeProduceRequest, encodeProduceRequest } from '../../wire/generated
 import { decodeRequestHeader, encodeRequestHeader } from '../../wire/generated/messages/request-header.js';
 import { decodeMetadataRecord, encodeMetadataRecord, MetadataRecordType } from '../../wire/generated/metadata/index.js';
 import { existingGeneratedFiles, generateAll, modulePath, overlayDir, protocolDir, repoRoot } from '../../wire/generator/generate.js';
-import {
-  defaultValue,
-  loadMessages,
-  taggedVersionsIn,
-  untaggedVersions,
-  type FieldSpec,
-  type FieldType,
-  type MessageSpec,
-  type StructSpec,
-} from '../../wire/generator/schema.js';
+import { loadMessages, type MessageSpec } from '../../wire/generator/schema.js';
 import { DecodeError, Reader, Writer, ZERO_UUID } from '../../wire/primitives.js';
+import { prng, Random } from '../support/fuzz.js';
+import { randomStruct, versionsOf, withoutAbsent } from '../support/random-messages.js';
 
 const ROOT = repoRoot();
 const PROTOCOL_DIR = protocolDir(ROOT);
@@ -81,124 +74,6 @@ describe('generated files', () => {
     for (const [k, v] of a) expect(b.get(k)).toBe(v);
   });
 });
-
-// ---- seeded random values driven by the parsed schema ----
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Random {
-  constructor(readonly next: () => number) {}
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(0, 255);
-    return b;
-  }
-  string(): string {
-    const alphabet = ['a', 'b', 'Z', '0', '-', '_', '.', ' ', 'é', 'ß', '中', '😀'];
-    let s = '';
-    const n = this.int(0, 12);
-    for (let i = 0; i < n; i++) s += alphabet[this.int(0, alphabet.length - 1)];
-    return s;
-  }
-}
-
-const INT_RANGES: Record<string, [number, number]> = {
-  int8: [-128, 127],
-  int16: [-32768, 32767],
-  uint16: [0, 65535],
-  int32: [-2147483648, 2147483647],
-  uint32: [0, 4294967295],
-};
-
-function randomElement(t: FieldType, v: number, rnd: Random): unknown {
-  if (t.kind === 'struct') return randomStruct(t.struct, v, rnd);
-  if (t.kind === 'array') throw new Error('nested array');
-  const range = INT_RANGES[t.name];
-  if (range) return rnd.chance(0.2) ? range[rnd.int(0, 1)] : rnd.int(range[0], range[1]);
-  switch (t.name) {
-    case 'bool':
-      return rnd.chance(0.5);
-    case 'int64':
-      return BigInt.asIntN(64, (BigInt(rnd.int(0, 0xffffffff)) << 32n) | BigInt(rnd.int(0, 0xffffffff)));
-    case 'float64':
-      return (rnd.next() - 0.5) * 10 ** rnd.int(-10, 10) || 1;
-    case 'string':
-      return rnd.string();
-    case 'uuid':
-      return rnd.chance(0.1) ? ZERO_UUID : rnd.bytes(16).toString('base64url');
-    case 'bytes':
-    case 'records':
-      return rnd.bytes(rnd.int(0, 8));
-  }
-  throw new Error(`type ${t.name}`);
-}
-
-function randomValue(f: FieldSpec, v: number, rnd: Random): unknown {
-  if (f.nullableVersions.contains(v) && rnd.chance(0.2)) return null;
-  if (rnd.chance(0.15)) {
-    const d = defaultValue(f);
-    if (d !== null || f.nullableVersions.contains(v)) return d;
-  }
-  if (f.type.kind === 'array') {
-    const n = rnd.int(0, 3);
-    const out: unknown[] = [];
-    for (let i = 0; i < n; i++) out.push(randomElement((f.type as { element: FieldType }).element, v, rnd));
-    return out;
-  }
-  return randomElement(f.type, v, rnd);
-}
-
-/** Whether field `f` is on the wire (untagged or tagged) in version `v` of struct `s`. */
-function onWire(s: StructSpec, f: FieldSpec, v: number): boolean {
-  return untaggedVersions(f, s.context).contains(v) || taggedVersionsIn(f, s.context).contains(v);
-}
-
-/** A complete random object: fields not in version `v` hold their default (what decoding gives). */
-function randomStruct(s: StructSpec, v: number, rnd: Random): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of s.fields) out[f.camel] = onWire(s, f, v) ? randomValue(f, v, rnd) : defaultValue(f);
-  return out;
-}
-
-/** The same object with the fields version `v` does not carry removed (where they are optional). */
-function withoutAbsent(s: StructSpec, v: number, m: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of s.fields) {
-    const val = m[f.camel];
-    if (!onWire(s, f, v) && !(f.versions.covers(s.context) && f.taggedVersions.empty)) continue;
-    if (f.type.kind === 'struct' && val !== null && val !== undefined) {
-      out[f.camel] = withoutAbsent(f.type.struct, v, val as Record<string, unknown>);
-    } else if (f.type.kind === 'array' && f.type.element.kind === 'struct' && Array.isArray(val)) {
-      const st = f.type.element.struct;
-      out[f.camel] = val.map((e) => withoutAbsent(st, v, e as Record<string, unknown>));
-    } else {
-      out[f.camel] = val;
-    }
-  }
-  return out;
-}
-
-function versionsOf(msg: MessageSpec): number[] {
-  const out: number[] = [];
-  for (let v = msg.validVersions.lo; v <= msg.validVersions.hi; v++) out.push(v);
-  return out;
-}
 
 // ---- (b) and (c) ----
 
