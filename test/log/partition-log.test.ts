@@ -176,19 +176,25 @@ describe('PartitionLog append and read', () => {
     await log.close();
   });
 
-  it('coalesces concurrent appends into few writes', async () => {
+  it('writes a small append at once; appends made while a large write is in flight coalesce into few writes', async () => {
     const dir = tempDir();
     const log = await openLog(dir);
+    const first = log.appendAsLeader(batch(1, { tag: 'small' }), 0);
+    expect(log.stats.writeCalls).toBe(1); // written synchronously, before appendAsLeader returned
+    await first.written;
+    // A large append goes through the threadpool; the small ones behind it share few writev calls.
+    const big = log.appendAsLeader(batch(1, { tag: 'big', valueBytes: 300 * 1024 }), 0);
     const results = Array.from({ length: 1000 }, (_, i) => log.appendAsLeader(batch(1, { tag: `c${i}` }), 0));
-    await Promise.all(results.map((r) => r.written));
-    expect(log.stats.appends).toBe(1000);
+    await Promise.all([big.written, ...results.map((r) => r.written)]);
+    expect(log.stats.appends).toBe(1002);
     expect(log.stats.writeCalls).toBeLessThan(20);
-    expect(results[999]!.lastOffset).toBe(999);
+    expect(results[999]!.lastOffset).toBe(1001);
     const all = await readAll(log);
-    expect(all.length).toBe(1000);
-    expect(all[500]!.value).toBe('c500-0');
+    expect(all.length).toBe(1002);
+    expect(all[502]!.value).toBe('c500-0');
     await log.close();
-    expect(statSync(path.join(dir, '00000000000000000000.log')).size).toBe(results.reduce((n, r, i) => n + batch(1, { tag: `c${i}` }).length, 0));
+    const expectedBytes = batch(1, { tag: 'small' }).length + batch(1, { tag: 'big', valueBytes: 300 * 1024 }).length + results.reduce((n, _r, i) => n + batch(1, { tag: `c${i}` }).length, 0);
+    expect(statSync(path.join(dir, '00000000000000000000.log')).size).toBe(expectedBytes);
   });
 });
 
@@ -472,13 +478,29 @@ describe('PartitionLog timestamps', () => {
 });
 
 describe('PartitionLog I/O errors', () => {
+  it('goes offline after a failed synchronous write: written rejects, the partial bytes are cut', async () => {
+    const dir = tempDir();
+    const log = await openLog(dir);
+    await log.appendAsLeader(batch(1), 0).written;
+    const spy = vi.spyOn(fs, 'writeSync').mockImplementationOnce((() => {
+      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    }) as unknown as typeof fs.writeSync);
+    const r = log.appendAsLeader(batch(1), 0);
+    await expect(r.written).rejects.toBeInstanceOf(KafkaStorageError);
+    spy.mockRestore();
+    expect(() => log.appendAsLeader(batch(1), 0)).toThrow(KafkaStorageError);
+    expect(log.offlineError).toBeInstanceOf(KafkaStorageError);
+    await expect(log.close()).rejects.toBeInstanceOf(KafkaStorageError);
+  });
+
   it('goes offline after a failed write: written rejects, later appends and reads fail typed', async () => {
     const log = await openLog(tempDir());
     await log.appendAsLeader(batch(1), 0).written;
     const spy = vi.spyOn(fs, 'writev').mockImplementationOnce(((_fd: number, _bufs: unknown, _pos: unknown, cb: (e: Error | null, n: number) => void) => {
       cb(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }), 0);
     }) as unknown as typeof fs.writev);
-    const r = log.appendAsLeader(batch(1), 0);
+    // Large enough for the threadpool path (small appends are written synchronously).
+    const r = log.appendAsLeader(batch(1, { valueBytes: 300 * 1024 }), 0);
     await expect(r.written).rejects.toBeInstanceOf(KafkaStorageError);
     spy.mockRestore();
     expect(() => log.appendAsLeader(batch(1), 0)).toThrow(KafkaStorageError);
