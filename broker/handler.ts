@@ -29,6 +29,12 @@ export interface RequestContext<S = BrokerServices> {
    * this long after the response (KIP-219), or the response is held for it (older versions).
    */
   throttleMs?: number;
+  /** Request quotas (broker/quota/request-quotas.ts): `performance.now()` when the router began the request; -1 = not measured. */
+  requestStartMs?: number;
+  /** The synchronous time of decode + handler (ms), set by the router once `handle` returned. */
+  requestTimeMs?: number;
+  /** The handler recorded the request time itself (Fetch); the router does not again. */
+  requestTimeRecorded?: boolean;
 }
 
 /** Returned by a handler that must not answer (Produce with acks=0). */

@@ -146,7 +146,7 @@ export class BrokerNode {
             logger.child({ mod: 'router', listener: listener.name }),
           );
         }
-        const g = new Gate(() => new Router(brokerServices!, brokerServices!.handlers, listener.name, logger.child({ mod: 'router', listener: listener.name })));
+        const g = new Gate(() => new Router(brokerServices!, brokerServices!.handlers, listener.name, logger.child({ mod: 'router', listener: listener.name }), brokerServices!.quotas));
         brokerGates.set(listener.name, g);
         return g;
       },

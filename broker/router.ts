@@ -5,6 +5,12 @@
 // Malformed bytes, an unknown API key, or a version with no codec close the connection (as
 // Kafka does); ApiVersions of an unknown version gets a v0 body with UNSUPPORTED_VERSION so
 // clients can negotiate down.
+//
+// Request quotas (`request_percentage`, broker/quota/request-quotas.ts): when the listener has a
+// quota manager and some request quota exists (one boolean per request otherwise), the router
+// times the decode + the handler's synchronous part, records it when the response is ready (the
+// throttle time goes into the response's throttle_time_ms, the max with a byte-rate throttle),
+// then times the encode and records it without a throttle check.
 import type { Logger } from 'pino';
 import { API_SPECS, ApiKey } from '../wire/generated/api.js';
 import { decodeRequestHeader, encodeResponseHeader } from '../wire/header.js';
@@ -12,7 +18,8 @@ import { DecodeError, Reader, Writer } from '../wire/primitives.js';
 import { ErrorCode } from '../wire/errors.js';
 import { NO_RESPONSE, type HandlerDef, type RequestContext, type RequestInfo } from './handler.js';
 import { MalformedRequestError, ThrottledResponse, type Connection, type DispatchResult, type RequestDispatcher } from './network/connection.js';
-import { clientThrottles } from './quota/quota-manager.js';
+import { clientThrottles, type ClientQuotaManager } from './quota/quota-manager.js';
+import { requestQuotaExempt } from './quota/request-quotas.js';
 import type { BrokerServices } from './services.js';
 import { faults } from './fault-injection.js';
 
@@ -22,9 +29,13 @@ export class Router<S = BrokerServices> implements RequestDispatcher {
     private readonly handlers: ReadonlyMap<number, HandlerDef<any, any, S>>,
     private readonly listenerName: string,
     private readonly logger: Logger,
+    /** Request quotas of a broker listener; null on the controller listener (no request quota). */
+    private readonly quotas: ClientQuotaManager | null = null,
   ) {}
 
   dispatch(conn: Connection, frame: Buffer): DispatchResult | Promise<DispatchResult> {
+    const quotas = this.quotas;
+    const t0 = quotas !== null && quotas.requestEnabled ? performance.now() : -1;
     const r = new Reader(frame);
     let header: RequestInfo;
     try {
@@ -58,6 +69,9 @@ export class Router<S = BrokerServices> implements RequestDispatcher {
       listenerName: this.listenerName,
       requestBytes: frame.length,
       throttleMs: 0,
+      requestStartMs: t0,
+      requestTimeMs: undefined,
+      requestTimeRecorded: false,
     };
     let result: unknown;
     try {
@@ -65,13 +79,36 @@ export class Router<S = BrokerServices> implements RequestDispatcher {
     } catch (err) {
       return this.onHandlerError(handler, header, body, err);
     }
+    if (t0 >= 0) ctx.requestTimeMs = performance.now() - t0;
     if (result instanceof Promise) {
       return result.then(
-        (res) => (ctx.throttleMs! > 0 ? this.throttled(header, res, ctx.throttleMs!) : this.encode(header, res)),
+        (res) => this.respond(ctx, header, body, res),
         (err) => this.onHandlerError(handler, header, body, err),
       );
     }
-    return ctx.throttleMs! > 0 ? this.throttled(header, result, ctx.throttleMs!) : this.encode(header, result);
+    return this.respond(ctx, header, body, result);
+  }
+
+  private respond(ctx: RequestContext<S>, header: RequestInfo, body: unknown, res: unknown): DispatchResult {
+    if (ctx.requestTimeMs !== undefined) return this.respondMeasured(ctx, header, body, res);
+    return ctx.throttleMs! > 0 ? this.throttled(header, res, ctx.throttleMs!) : this.encode(header, res);
+  }
+
+  /** A measured request (some request quota exists): record its time, throttle, encode, record the encode. */
+  private respondMeasured(ctx: RequestContext<S>, header: RequestInfo, body: unknown, res: unknown): DispatchResult {
+    const quotas = this.quotas!;
+    const clientId = header.clientId ?? '';
+    // acks=0 produce: Kafka does not enforce the request quota (no response to carry it).
+    const counted = res !== NO_RESPONSE && ctx.requestTimeRecorded !== true && !requestQuotaExempt(header.apiKey, header.apiVersion, body);
+    if (counted) {
+      const ms = quotas.recordRequestTime(clientId, ctx.requestTimeMs!);
+      if (ms > 0) ctx.throttleMs = Math.max(ctx.throttleMs ?? 0, ms);
+    }
+    const throttleMs = ctx.throttleMs ?? 0;
+    const t1 = performance.now();
+    const out = throttleMs > 0 ? this.throttled(header, withThrottleTime(res, throttleMs), throttleMs) : this.encode(header, res);
+    if (counted || ctx.requestTimeRecorded === true) quotas.recordRequestTimeNoThrottle(clientId, performance.now() - t1);
+    return out;
   }
 
   /** A response after which the connection is muted (KIP-219), or which waits (older versions). */
@@ -112,6 +149,16 @@ export class Router<S = BrokerServices> implements RequestDispatcher {
     w.patchInt32(sizePos, w.length - 4);
     return w.toBuffer();
   }
+}
+
+/**
+ * The response with throttle_time_ms raised to `ms` (a copy: handlers may answer with shared
+ * objects); unchanged when it has no such field or already says as much.
+ */
+function withThrottleTime(res: unknown, ms: number): unknown {
+  if (typeof res !== 'object' || res === null || !('throttleTimeMs' in res)) return res;
+  const current = (res as { throttleTimeMs?: number }).throttleTimeMs ?? 0;
+  return current >= ms ? res : { ...res, throttleTimeMs: ms };
 }
 
 export function apiVersionRanges(handlers: ReadonlyMap<number, HandlerDef<any, any, any>>): Array<{ apiKey: number; minVersion: number; maxVersion: number }> {

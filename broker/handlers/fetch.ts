@@ -13,7 +13,9 @@
 // endpoint (v16+), so clients can skip a metadata round trip.
 // Quotas: a consumer with a consumer_byte_rate quota fetches at most quota × (quota.window.num − 1)
 // windows of bytes; a response that puts it over the quota is answered empty with
-// throttle_time_ms and its connection muted for that long (broker/quota/). Followers are exempt.
+// throttle_time_ms and its connection muted for that long (broker/quota/); so is a fetch that
+// puts its client over its request_percentage (its request time is recorded here, not by the
+// router, as Kafka's handleFetchRequest does). Followers are exempt.
 import { ApiKey } from '../../wire/generated/api.js';
 import type { FetchRequest } from '../../wire/generated/messages/fetch-request.js';
 import type { FetchResponse } from '../../wire/generated/messages/fetch-response.js';
@@ -142,7 +144,7 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
     }
 
     const session = resolution.kind === 'full' || resolution.kind === 'incremental' ? resolution.session : null;
-    const throttleTimeMs = quota ? throttleFetch(ctx, result.bytes) : 0;
+    const throttleTimeMs = replicaId < 0 && (services.quotas.enabled || services.quotas.requestEnabled) ? throttleFetch(ctx, result.bytes) : 0;
     if (throttleTimeMs > 0) {
       // Kafka's getThrottledResponse: no partitions, and the session keeps what it last sent.
       if (session) services.fetchSessions.bump(session);
