@@ -616,7 +616,7 @@ export const SCENARIOS: Scenario[] = [
   produceScenario({ name: 'produce-1rec-100b', title: 'one 100 B record per request, acks=1, 4 conns × 16', recordBytes: 100, request: 'one', acks: 1, partitions: 1, connections: 4, inFlight: 16, quick: false }),
   produceScenario({
     name: 'produce-16k-fsync',
-    title: '16 KiB requests, acks=1, flush.messages=1 (fsync per append), 4 conns × 8',
+    title: '16 KiB requests, acks=1, flush.messages=1 (durable: each ack waits for an fsync shared by the requests waiting then, i.e. group commit), 4 conns × 8',
     recordBytes: 1 * KiB,
     request: 16 * KiB,
     acks: 1,
@@ -625,7 +625,7 @@ export const SCENARIOS: Scenario[] = [
     inFlight: 8,
     configs: { 'flush.messages': '1' },
   }),
-  future('produce-group-commit', 'flush policy "group commit" (one fsync for every waiting request)', 'not yet measurable: the broker has no group-commit flush policy (flush.messages=1 fsyncs in the background and does not hold the ack)', 'not-measurable'),
+  future('produce-group-commit', 'flush policy "group commit" (one fsync for every waiting request)', 'measured by produce-16k-fsync: flush.messages=1 holds each ack until an fsync that every request waiting at that moment shares', 'not-measurable'),
   fetchScenario({ name: 'fetch-tail-1m', title: 'fetch the recent tail (in memory), 1 MiB max bytes, 1 conn × 4', mode: 'tail' }),
   fetchScenario({ name: 'fetch-old-1m', title: 'fetch older segments (files, page cache), 1 MiB max bytes, 1 conn × 4', mode: 'old' }),
   latencyScenario,

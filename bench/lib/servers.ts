@@ -152,15 +152,20 @@ export async function startNullBroker(o: { nullMain: string; cpu: number | null;
   return { kind: 'null', port, pid: child.pid!, output: out, stop: () => stopChild(child, 5_000) };
 }
 
+const PARTITIONS_PER_REQUEST = 5_000;
+
 /** Creates a topic (replication factor 1 unless given) with topic configs; returns its id. */
 export async function createTopic(port: number, name: string, partitions: number, configs: Record<string, string> = {}, timeoutMs = 120_000, replicationFactor = 1): Promise<string> {
   const c = await ClientConn.connect(port);
   try {
+    // One request may write at most 10,000 metadata records (Kafka's limit per user operation):
+    // more partitions are added by CreatePartitions in steps.
+    const first = Math.min(partitions, PARTITIONS_PER_REQUEST);
     const res = await c.request(
       ApiKey.CreateTopics,
       7,
       {
-        topics: [{ name, numPartitions: partitions, replicationFactor, assignments: [], configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })) }],
+        topics: [{ name, numPartitions: first, replicationFactor, assignments: [], configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })) }],
         timeoutMs,
         validateOnly: false,
       },
@@ -168,6 +173,12 @@ export async function createTopic(port: number, name: string, partitions: number
     );
     const t = res.topics[0];
     if (!t || t.errorCode !== 0) throw new Error(`CreateTopics ${name}: error ${t?.errorCode} ${t?.errorMessage ?? ''}`);
+    for (let count = first; count < partitions; ) {
+      count = Math.min(partitions, count + PARTITIONS_PER_REQUEST);
+      const grown = await c.request(ApiKey.CreatePartitions, 3, { topics: [{ name, count, assignments: null }], timeoutMs, validateOnly: false }, timeoutMs + 5_000);
+      const g = grown.results[0];
+      if (!g || g.errorCode !== 0) throw new Error(`CreatePartitions ${name} to ${count}: error ${g?.errorCode} ${g?.errorMessage ?? ''}`);
+    }
     return t.topicId ?? (await topicId(port, name));
   } finally {
     c.close();

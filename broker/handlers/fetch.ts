@@ -128,7 +128,10 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
     const follower = replicaId >= 0 ? { replicaId, replicaEpoch } : null;
     // What this response may hold comes out of the connection's response-memory bound, so a
     // client that pipelines fetches and never reads cannot make the broker buffer without end.
-    const granted = await ctx.conn.reserveResponseBytes(responseMaxBytes, RESERVE_AT_LEAST_BYTES);
+    // At most the partitions' limits can come back, whatever the response limit says.
+    let couldReturn = 0;
+    for (const t of targets) couldReturn += Math.max(0, t.maxBytes);
+    const granted = await ctx.conn.reserveResponseBytes(Math.min(responseMaxBytes, couldReturn), RESERVE_AT_LEAST_BYTES);
     let result: Awaited<ReturnType<typeof readAll>>;
     try {
       const maxBytes = Math.min(responseMaxBytes, granted);
