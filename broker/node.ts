@@ -55,17 +55,24 @@ const RAFT_FETCH_MAX_WAIT_MS = 500;
 class Gate implements RequestDispatcher {
   private opened = false;
   private readonly waiting: Array<() => void> = [];
+  /** Made once, at the first request (the services exist by then), not per request. */
+  private router: RequestDispatcher | null = null;
 
-  constructor(private readonly inner: () => RequestDispatcher) {}
+  constructor(private readonly makeRouter: () => RequestDispatcher) {}
 
   open(): void {
     this.opened = true;
     for (const f of this.waiting.splice(0)) f();
   }
 
+  private get inner(): RequestDispatcher {
+    this.router ??= this.makeRouter();
+    return this.router;
+  }
+
   dispatch(conn: Connection, frame: Buffer): DispatchResult | Promise<DispatchResult> {
-    if (this.opened) return this.inner().dispatch(conn, frame);
-    return new Promise<void>((r) => this.waiting.push(r)).then(() => this.inner().dispatch(conn, frame));
+    if (this.opened) return this.inner.dispatch(conn, frame);
+    return new Promise<void>((r) => this.waiting.push(r)).then(() => this.inner.dispatch(conn, frame));
   }
 }
 
