@@ -193,7 +193,13 @@ export function decideRegistration(image: MetadataImage, req: BrokerRegistration
     { hasLiveSession: (id) => ctx.hasLiveSession(id) },
   );
   if (r.results.errorCode !== ErrorCode.NONE) return fail(r.results.errorCode);
-  return { records: r.records, response: { throttleTimeMs: 0, errorCode: ErrorCode.NONE, brokerEpoch: BigInt(r.results.brokerEpoch) } };
+  // A broker that registers again while still in ISRs did not shut down cleanly (a controlled
+  // shutdown takes it out of them first): it may have lost its un-fsynced tail, so it leaves
+  // every ISR and leadership before it can lead again (Kafka's handleBrokerUncleanShutdown,
+  // KIP-966). As its last ISR member it stays in the ISR, leaderless, and is elected again with a
+  // new epoch when unfenced, so a lone replica comes back (cleanly) as before.
+  const unclean = image.broker(req.brokerId) !== undefined ? leaderAndIsrUpdates(image, { brokerToRemove: req.brokerId, brokerToAdd: -1, partitions: 'with-broker-in-isr' }) : [];
+  return { records: [...unclean, ...r.records], response: { throttleTimeMs: 0, errorCode: ErrorCode.NONE, brokerEpoch: BigInt(r.results.brokerEpoch) } };
 }
 
 export interface HeartbeatContext {

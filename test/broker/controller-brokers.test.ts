@@ -74,6 +74,23 @@ describe('registration', () => {
     expect(dup.records).toEqual([]);
     expect(decideRegistration(image, req(1, uuid(9)), { clusterId: CLUSTER, hasLiveSession: () => false }).response.errorCode).toBe(ErrorCode.NONE);
   });
+
+  it('a broker registering again while in ISRs (an unclean restart) leaves them and its leadership first; as the last ISR member it stays, leaderless', () => {
+    const image = cluster();
+    expect(part(image, 0)).toMatchObject({ leader: 1, isr: [1, 2, 3] });
+    const d = decideRegistration(image, req(1, uuid(9)), { clusterId: CLUSTER, hasLiveSession: () => false });
+    expect(d.response.errorCode).toBe(ErrorCode.NONE);
+    const after = apply(image, d.records);
+    // It may have lost its un-fsynced tail: it must not lead, and must catch up to rejoin.
+    expect(part(after, 0)).toMatchObject({ leader: 2, isr: [2, 3], leaderEpoch: part(image, 0).leaderEpoch + 1 });
+    expect(part(after, 1).isr).toEqual([2, 3]);
+    // t1-3 = [1]: nobody else can lead; re-elected (new epoch) when the broker is unfenced.
+    expect(part(after, 3)).toMatchObject({ leader: -1, isr: [1] });
+    expect(after.broker(1)).toMatchObject({ fenced: true });
+    // A first registration changes no partition.
+    const fresh = decideRegistration(clusterImage(0), req(4, uuid(9)), { clusterId: CLUSTER, hasLiveSession: () => false });
+    expect(fresh.records).toHaveLength(1);
+  });
 });
 
 describe('heartbeats', () => {
