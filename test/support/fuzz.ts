@@ -4,18 +4,10 @@
 // mutations themselves. Everything is deterministic for a given seed, so a failing case can be
 // replayed from the seed and case number it prints.
 import { Writer } from '../../wire/primitives.js';
+import { prng } from './util.js';
 
-/** mulberry32: a small seeded PRNG giving floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The seeded PRNG is test/support/util.ts's (mulberry32), so fuzz cases replay from their seed.
+export { prng };
 
 /** Seeded random values for tests (the PRNG is passed in, so a sequence is reproducible). */
 export class Random {
