@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
+import { freePort } from './ports.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,25 +68,10 @@ interface Tracked {
   ownsDataDir: boolean;
 }
 
-const tracked = new Set<Tracked>();
+/** (Ports come from test/support/ports.ts; re-exported for the tests that import it from here.) */
+export { freePort };
 
-/** Picks a free TCP port on 127.0.0.1 by binding port 0. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') {
-        srv.close();
-        reject(new Error('could not determine a free port'));
-        return;
-      }
-      srv.close(() => resolve(addr.port));
-    });
-  });
-}
+const tracked = new Set<Tracked>();
 
 class BrokerImpl implements BrokerHandle {
   readonly bootstrap: string;

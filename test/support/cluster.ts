@@ -9,7 +9,6 @@
 // within a bounded time. Temp data dirs are removed in afterAll (BROKER_KEEP_DATA=1 keeps them).
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
@@ -19,6 +18,7 @@ import { ErrorCode } from '../../wire/errors.js';
 import type { DescribeQuorumResponse } from '../../wire/generated/messages/describe-quorum-response.js';
 import type { MetadataResponse } from '../../wire/generated/messages/metadata-response.js';
 import { startBroker, type BrokerHandle } from './broker.js';
+import { freePorts } from './ports.js';
 import { FAULT_INJECTION_ENV, setIsolated } from './faults.js';
 import { KafkaTestClient, withClient } from './kafka-client.js';
 import { sleep, waitFor, withTimeout } from './util.js';
@@ -121,28 +121,7 @@ export interface ClusterHandle {
 }
 
 /** `n` distinct free ports of 127.0.0.1 (all bound at once, so no two are the same). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const srv = net.createServer();
-      servers.push(srv);
-      const port = await new Promise<number>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
-          const a = srv.address();
-          if (a === null || typeof a === 'string') reject(new Error('no port'));
-          else resolve(a.port);
-        });
-      });
-      ports.push(port);
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  }
-}
+export { freePorts };
 
 const clusters = new Set<ClusterImpl>();
 
