@@ -24,7 +24,8 @@ import type { MetadataResponse } from '../../wire/generated/messages/metadata-re
 import { ErrorCode } from '../../wire/errors.js';
 import { encodeRequestFrame } from '../../wire/header.js';
 import { negotiate, startCluster, type ClusterHandle } from '../support/cluster.js';
-import { KafkaTestClient, withClient } from '../support/kafka-client.js';
+import { withClient } from '../support/kafka-client.js';
+import { sendRawBytes } from '../support/raw-client.js';
 import { sleep, topicName, waitFor } from '../support/util.js';
 
 const PARTITIONS = 3;
@@ -216,14 +217,7 @@ describe('ElectLeaders on a three-node cluster', { timeout: 60_000 }, () => {
     })();
     for (const [what, frame] of [['truncated v2', truncated], ['v1 array count 2^31-1', hugeArray], ['v2 partitions count too large', trailingGarbageInPartitions]] as const) {
       for (const port of [cluster.node(1).clientPort, cluster.node(3).controllerPort]) {
-        const c = await KafkaTestClient.connect(port);
-        try {
-          await c.conn.write(frame);
-          const out = await c.conn.read(5_000);
-          expect(out.kind, `${what} at port ${port}`).toBe('closed');
-        } finally {
-          c.close();
-        }
+        expect((await sendRawBytes(port, frame)).kind, `${what} at port ${port}`).toBe('closed');
       }
     }
     expectAllUp(cluster, 'malformed ElectLeaders frames');

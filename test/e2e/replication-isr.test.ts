@@ -18,9 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../wire/errors.js';
 import { startCluster, type ClusterHandle } from '../support/cluster.js';
 import { kcatConsume, kcatPath } from '../support/kcat.js';
-import { expectReplicasCaughtUp } from '../support/log-checker.js';
+import { waitForReplicasCaughtUp } from '../support/log-checker.js';
 import { createReplicatedTopic, errorName, listLatest, rawProduce, showStates, stableHighWatermarks, waitForPartitions } from '../support/replication.js';
-import { topicName, waitFor } from '../support/util.js';
+import { topicName } from '../support/util.js';
 
 const LAG_MS = 3_000;
 const SESSION_TIMEOUT_MS = 30_000;
@@ -112,14 +112,7 @@ describe('replication: ISR shrink by the leader after replica.lag.time.max.ms, e
     const upTo = (await stableHighWatermarks(cluster, leader, TOPIC, { timeoutMs: 20_000 })).get(0)!;
     expect(upTo).toBe(acked.length);
     const dirs = ASSIGNMENT.map((id) => cluster.node(id).spec.dataDir);
-    await waitFor(
-      'the 3 replicas identical up to the high watermark and ending there',
-      async () => {
-        await expectReplicasCaughtUp(dirs, TOPIC, 0, upTo);
-        return true;
-      },
-      { timeoutMs: 15_000, intervalMs: 1_000 },
-    );
+    await waitForReplicasCaughtUp(dirs, TOPIC, 0, upTo);
     const values = (await kcatConsume(cluster.node(leader).bootstrap, TOPIC, { strict: false, timeoutMs: 30_000 })).map((x) => x.value!.toString('utf8'));
     expect(values).toEqual(acked);
   });

@@ -31,9 +31,9 @@ import { ErrorCode } from '../../wire/errors.js';
 import { negotiate, startCluster, type ClusterHandle } from '../support/cluster.js';
 import { withClient } from '../support/kafka-client.js';
 import { kcatConsume, kcatPath } from '../support/kcat.js';
-import { expectReplicasCaughtUp } from '../support/log-checker.js';
+import { waitForReplicasCaughtUp } from '../support/log-checker.js';
 import { createReplicatedTopic, errorName, listLatest, partitionStates, rawProduce, showStates, stableHighWatermarks, waitForPartitions } from '../support/replication.js';
-import { topicName, waitFor, withTimeout } from '../support/util.js';
+import { topicName, withTimeout } from '../support/util.js';
 
 const NODES = 5;
 const ASSIGNMENT = [1, 2, 3];
@@ -297,14 +297,7 @@ describe('replication: min.insync.replicas with replicas down (5 nodes, RF 3, mi
     const upTo = hws.get(0)!;
     expect(upTo).toBe(acked.length);
     const dirs = ASSIGNMENT.map((id) => cluster.node(id).spec.dataDir);
-    await waitFor(
-      'the 3 replicas identical up to the high watermark and ending there',
-      async () => {
-        await expectReplicasCaughtUp(dirs, TOPIC, 0, upTo);
-        return true;
-      },
-      { timeoutMs: 15_000, intervalMs: 1_000 },
-    );
+    await waitForReplicasCaughtUp(dirs, TOPIC, 0, upTo);
     const values = (await kcatConsume(cluster.node(leader).bootstrap, TOPIC, { strict: false, timeoutMs: 30_000 })).map((x) => x.value!.toString('utf8'));
     expect(values).toEqual(acked);
   });

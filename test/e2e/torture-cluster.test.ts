@@ -23,7 +23,7 @@ import { startCluster, type ClusterHandle } from '../support/cluster.js';
 import { kcatConsume, kcatPath } from '../support/kcat.js';
 import { compareReplicas, readPartitionLog, type CheckedBatch } from '../support/log-checker.js';
 import { createReplicatedTopic, dataDirs, partitionStates, showStates, stableHighWatermarks, waitForPartitions } from '../support/replication.js';
-import { envKills, envSeed, TortureLoad, verifyReadBack } from '../support/torture.js';
+import { envKills, envSeed, expectExactlyOnce, TortureLoad } from '../support/torture.js';
 import { prng, sleep, topicName, waitFor } from '../support/util.js';
 import type { MetadataResponse } from '../../wire/generated/messages/metadata-response.js';
 
@@ -192,16 +192,7 @@ describe(`crash-loop torture, 3 nodes: ${KILLS} SIGKILLs of random nodes under i
     const t0 = Date.now();
     const records = await kcatConsume(cluster.bootstraps, TOPIC, { props: { 'check.crcs': 'true' }, timeoutMs: 120_000, strict: false });
     figures['read back ms'] = Date.now() - t0;
-    const v = verifyReadBack(records, load, PARTITIONS);
-    Object.assign(figures, {
-      'records read back': v.recordsRead,
-      'acknowledged records found': `${v.ackedFound}/${v.acked}`,
-      'unknown records stored / absent': `${v.unknownFound} / ${v.unknownAbsent}`,
-      'records per partition': v.perPartition,
-      problems: v.problems.length,
-    });
-    expect(v.problems).toEqual([]);
-    expect(v.ackedFound).toBe(v.acked);
+    const v = expectExactlyOnce(records, load, PARTITIONS, figures);
   });
 
   it('every replica on disk is sound, ends at the high watermark and is identical to the others', async () => {

@@ -18,7 +18,7 @@ import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { createTopics, kafkajs, withAdmin } from '../support/clients.js';
 import { kcatConsume, kcatPath } from '../support/kcat.js';
 import { readPartitionLog } from '../support/log-checker.js';
-import { envKills, envSeed, TortureLoad, verifyReadBack } from '../support/torture.js';
+import { envKills, envSeed, expectExactlyOnce, TortureLoad } from '../support/torture.js';
 import { prng, sleep, topicName, waitFor, withTimeout } from '../support/util.js';
 
 const KILLS = envKills(12);
@@ -113,16 +113,7 @@ describe(`crash-loop torture, one node: ${KILLS} SIGKILLs under idempotent acks=
     const t0 = Date.now();
     const records = await kcatConsume(broker.bootstrap, TOPIC, { props: { 'check.crcs': 'true' }, timeoutMs: 120_000 });
     figures['read back ms'] = Date.now() - t0;
-    const v = verifyReadBack(records, load, PARTITIONS);
-    Object.assign(figures, {
-      'records read back': v.recordsRead,
-      'acknowledged records found': `${v.ackedFound}/${v.acked}`,
-      'unknown records stored / absent': `${v.unknownFound} / ${v.unknownAbsent}`,
-      'records per partition': v.perPartition,
-      problems: v.problems.length,
-    });
-    expect(v.problems).toEqual([]);
-    expect(v.ackedFound).toBe(v.acked);
+    const v = expectExactlyOnce(records, load, PARTITIONS, figures);
     await withAdmin(kafkajs(broker.bootstrap, 'e2e-torture-offsets'), async (admin) => {
       for (const o of await admin.fetchTopicOffsets(TOPIC)) {
         expect(o.low).toBe('0');

@@ -24,6 +24,7 @@
 
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { waitFor } from './util.js';
 import { isControl, isTransactional, lastOffsetOf, scanBatches, type BatchHeader } from '../../wire/record-batch.js';
 
 export const EPOCH_CHECKPOINT_FILE = 'leader-epoch-checkpoint';
@@ -354,4 +355,9 @@ export async function expectReplicasCaughtUp(dataDirs: readonly string[], topic:
   const problems = [...c.problems, ...c.reports.filter((r) => r.logEndOffset !== hw).map((r) => `${r.dir} ends at ${r.logEndOffset}, high watermark ${hw}`)];
   if (problems.length > 0) throw new Error(`${topic}-${partition}:\n  ${problems.slice(0, 20).join('\n  ')}`);
   return c;
+}
+
+/** Waits (bounded) until expectReplicasCaughtUp holds: followers may still be fetching the last batches. */
+export function waitForReplicasCaughtUp(dataDirs: readonly string[], topic: string, partition: number, hw: number, timeoutMs = 15_000): Promise<ReplicaComparison> {
+  return waitFor('the replicas identical up to the high watermark and ending there', () => expectReplicasCaughtUp(dataDirs, topic, partition, hw), { timeoutMs, intervalMs: 1_000 });
 }

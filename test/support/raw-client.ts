@@ -191,6 +191,14 @@ export async function withConnection<T>(port: number, fn: (c: RawConnection) => 
   }
 }
 
+/** Writes `bytes` on a fresh connection and reports what came back first (a bad frame: 'closed'). */
+export function sendRawBytes(port: number, bytes: Buffer, timeoutMs = 5_000): Promise<ReadOutcome> {
+  return withConnection(port, async (c) => {
+    await c.write(bytes);
+    return c.read(timeoutMs);
+  });
+}
+
 /** ApiVersions on a fresh connection (v0 by default: the oldest, simplest form). */
 export async function probeApiVersions(port: number, version = 0, timeoutMs = 5_000): Promise<ApiVersionsResponse> {
   return withConnection(port, async (c) => {

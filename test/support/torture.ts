@@ -14,6 +14,7 @@
 
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { KcatRecord } from './kcat.js';
+import { expect } from 'vitest';
 import { sleep, withTimeout } from './util.js';
 
 /** Kill count: TORTURE_KILLS when set (a longer run outside CI), else `ciDefault`. */
@@ -241,4 +242,19 @@ export function verifyReadBack(records: KcatRecord[], load: TortureLoad, partiti
   let unknownAbsent = 0;
   for (const u of load.unknown.values()) for (const id of u) (count.has(id) ? unknownFound++ : unknownAbsent++);
   return { recordsRead: records.length, acked, ackedFound, unknownFound, unknownAbsent, problems, perPartition };
+}
+
+/** verifyReadBack, its figures recorded in `figures`, then the torture tests' assertions. */
+export function expectExactlyOnce(records: KcatRecord[], load: TortureLoad, partitions: number, figures: Record<string, unknown>): ReadBackResult {
+  const v = verifyReadBack(records, load, partitions);
+  Object.assign(figures, {
+    'records read back': v.recordsRead,
+    'acknowledged records found': `${v.ackedFound}/${v.acked}`,
+    'unknown records stored / absent': `${v.unknownFound} / ${v.unknownAbsent}`,
+    'records per partition': v.perPartition,
+    problems: v.problems.length,
+  });
+  expect(v.problems).toEqual([]);
+  expect(v.ackedFound).toBe(v.acked);
+  return v;
 }
