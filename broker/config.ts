@@ -235,6 +235,14 @@ export class BrokerConfig {
     return parseListeners(this.get('listeners') ?? '');
   }
 
+  /** The listener brokers use to reach each other: inter.broker.listener.name, else the first that is not a controller listener. */
+  get interBrokerListenerName(): string {
+    const named = this.get('inter.broker.listener.name');
+    if (named) return named;
+    const controllerNames = new Set(this.list('controller.listener.names').map((s) => s.toUpperCase()));
+    return this.listeners.find((l) => !controllerNames.has(l.name))?.name ?? 'PLAINTEXT';
+  }
+
   /** Client-facing listeners as advertised (advertised.listeners falls back to listeners). */
   get advertisedListeners(): Listener[] {
     const adv = this.get('advertised.listeners');

@@ -21,6 +21,11 @@ export interface ReplicaState {
   lastFetchTimeMs: number;
 }
 
+/** A follower not heard from yet: position unknown, counted as caught up as of now (Kafka resets it so on a leader change). */
+function unknownReplicaState(nowMs: number): ReplicaState {
+  return { logEndOffset: -1, lastCaughtUpTimeMs: nowMs, lastFetchLeaderLogEndOffset: -1, lastFetchTimeMs: nowMs };
+}
+
 interface HighWatermarkWaiter {
   readonly offset: number;
   readonly resolve: () => void;
@@ -104,13 +109,13 @@ export class Partition {
       this.pendingIsr = null;
       this.followers.clear();
       for (const r of reg.replicas) {
-        if (r !== this.localId) this.followers.set(r, { logEndOffset: -1, lastCaughtUpTimeMs: nowMs, lastFetchLeaderLogEndOffset: -1, lastFetchTimeMs: nowMs });
+        if (r !== this.localId) this.followers.set(r, unknownReplicaState(nowMs));
       }
       this.leaderEpochStartOffset = this.log.logEndOffset;
     } else {
       for (const r of reg.replicas) {
         if (r !== this.localId && !this.followers.has(r)) {
-          this.followers.set(r, { logEndOffset: -1, lastCaughtUpTimeMs: nowMs, lastFetchLeaderLogEndOffset: -1, lastFetchTimeMs: nowMs });
+          this.followers.set(r, unknownReplicaState(nowMs));
         }
       }
       for (const r of [...this.followers.keys()]) if (!reg.replicas.includes(r)) this.followers.delete(r);

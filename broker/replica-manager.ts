@@ -137,9 +137,7 @@ export class ReplicaManager {
   startReplication(ctx: ReplicationContext): void {
     const { config, localId } = this;
     this.replication = ctx;
-    const controllerNames = new Set(config.list('controller.listener.names').map((n) => n.toUpperCase()));
-    const listenerName = config.get('inter.broker.listener.name') ?? config.listeners.find((l) => !controllerNames.has(l.name))?.name ?? 'PLAINTEXT';
-    this.peers = new PeerPool({ image: ctx.image, listenerName, clientId: `broker-${localId}-replica-fetcher`, logger: this.logger.child({ sub: 'fetcher-peers' }) });
+    this.peers = new PeerPool({ image: ctx.image, listenerName: config.interBrokerListenerName, clientId: `broker-${localId}-replica-fetcher`, logger: this.logger.child({ sub: 'fetcher-peers' }) });
     const peers = this.peers;
     this.fetchers = new ReplicaFetcherManager({
       localId,
@@ -270,6 +268,7 @@ export class ReplicaManager {
     const wanted = new Set<string>();
     for (const topic of image.topicsByName.values()) {
       const logConfig = this.logConfigFor(image, topic.name);
+      const minIsr = Number(effectiveTopicConfig('min.insync.replicas', image.topicConfigs(TOPIC_CONFIG_KEY(topic.name)), this.config));
       for (const [index, reg] of topic.partitions) {
         if (!reg.replicas.includes(this.localId)) continue;
         const key = partitionKey(topic.name, index);
@@ -293,7 +292,7 @@ export class ReplicaManager {
           p.topicId = topic.id;
           p.log.updateConfig(logConfig);
         }
-        p.minInsyncReplicas = Number(effectiveTopicConfig('min.insync.replicas', image.topicConfigs(TOPIC_CONFIG_KEY(topic.name)), this.config));
+        p.minInsyncReplicas = minIsr;
         const wasLeader = p.isLeader;
         // A follower's fetch step in progress (an append, a truncation) ends before it leads.
         if (reg.leader === this.localId && !wasLeader && this.fetchers !== null) await this.fetchers.unfollow(p);

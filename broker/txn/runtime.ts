@@ -55,7 +55,7 @@ export class TransactionCoordinatorRuntime {
     this.timer = new SystemTimer((err, key) => this.logger.error({ err, timer: key }, 'transaction coordinator timer failed'));
     this.requestTimeoutMs = config.int('request.timeout.ms');
     this.verificationEnabled = config.bool('transaction.partition.verification.enable');
-    const listenerName = config.get('inter.broker.listener.name') ?? config.listeners[0]?.name ?? 'PLAINTEXT';
+    const listenerName = config.interBrokerListenerName;
     this.peers = new PeerPool({ image, listenerName, clientId: `broker-${opts.nodeId}-txn`, logger: this.logger.child({ sub: 'peers' }) });
     this.markers = new TxnMarkerSender({
       peers: this.peers,
