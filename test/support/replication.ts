@@ -84,10 +84,24 @@ export async function createReplicatedTopic(cluster: ClusterHandle, via: number,
   );
   const count = opts.assignments?.length ?? opts.partitions;
   const rf = opts.assignments?.[0]?.length ?? opts.replicationFactor;
-  return waitForPartitions(cluster, name, (ps) => ps.length === count && ps.every((p) => p.leader >= 0 && p.replicas.length === rf && p.isr.length === rf), {
+  const states = await waitForPartitions(cluster, name, (ps) => ps.length === count && ps.every((p) => p.leader >= 0 && p.replicas.length === rf && p.isr.length === rf), {
     what: `${name}: ${count} partitions, each with a leader and all ${rf} replicas in the ISR, on every live node`,
     timeoutMs,
   });
+  // Metadata answers from the image as soon as it is published; a leader opens the partition's
+  // log just after (as in Kafka). Wait until every leader serves its partition.
+  await waitFor(
+    `${name}: every partition served by its leader`,
+    async () => {
+      for (const p of states) {
+        const r = await listLatest(cluster, p.leader, name, p.partition);
+        if (r.errorCode !== ErrorCode.NONE) throw new Error(`partition ${p.partition} at node ${p.leader}: error ${r.errorCode}`);
+      }
+      return true;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+  return states;
 }
 
 /** The partitions of `topic` as node `id`'s Metadata says (throws on a topic error). */
