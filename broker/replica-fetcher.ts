@@ -23,6 +23,7 @@ import type { FetchResponse } from '../wire/generated/messages/fetch-response.js
 import { scanBatches } from '../wire/record-batch.js';
 import type { PeerConnection } from './network/client.js';
 import type { Partition } from './partition.js';
+import { recordsBuffer } from '../wire/primitives.js';
 
 /** Fetch v15: topic ids, last_fetched_epoch, diverging epochs and replica_state. */
 const FETCH_VERSION = 15;
@@ -253,7 +254,7 @@ class LeaderFetcher {
             if (`${log.logEndOffset}/${log.latestEpoch()}` === before) st.delayedUntilMs = this.s.nowMs() + this.s.backoffMs;
             return;
           }
-          if (d.records !== null && d.records.length > 0) await this.append(p, d.records);
+          if (d.records !== null && d.records.length > 0) await this.append(p, recordsBuffer(d.records));
           const leaderStart = Number(d.logStartOffset ?? -1n);
           const hw = Number(d.highWatermark);
           if (hw >= 0) log.highWatermark = Math.min(hw, log.logEndOffset);

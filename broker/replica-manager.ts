@@ -17,6 +17,7 @@ import type { AbortedTxn } from '../log/txn-index.js';
 import { RecordTooLargeError } from '../log/errors.js';
 import type { MetadataImage } from '../kraft/image.js';
 import { ErrorCode } from '../wire/errors.js';
+import type { RecordParts } from '../wire/primitives.js';
 import { isControl, isTransactional, scanBatches } from '../wire/record-batch.js';
 import type { BrokerConfig } from './config.js';
 import { AlterPartitionSender, type AlterPartitionChannel } from './alter-partition-sender.js';
@@ -38,7 +39,7 @@ export interface ReadOutcome {
   highWatermark: number;
   lastStableOffset: number;
   logStartOffset: number;
-  records: Buffer | null;
+  records: Buffer | RecordParts | null;
   /** read_committed reads that returned records: aborted transactions overlapping them; else null. */
   abortedTransactions: AbortedTxn[] | null;
   /** Follower fetches whose log diverges from the leader's: the largest epoch and its end offset both logs agree on. */
@@ -531,7 +532,7 @@ export class ReplicaManager {
     const lso = p.log.lastStableOffset;
     const readCommitted = follower === null && isolationLevel === READ_COMMITTED;
     const upTo = follower !== null ? p.writtenEndOffset : readCommitted ? lso : hw;
-    const outcome = (records: Buffer, aborted: AbortedTxn[] | null): ReadOutcome => ({
+    const outcome = (records: Buffer | RecordParts, aborted: AbortedTxn[] | null): ReadOutcome => ({
       errorCode: ErrorCode.NONE,
       highWatermark: hw,
       lastStableOffset: lso,
@@ -541,7 +542,7 @@ export class ReplicaManager {
     });
     if (fetchOffset >= upTo || maxBytes <= 0) return outcome(EMPTY, null);
     try {
-      const r = await p.log.read(fetchOffset, maxBytes, upTo, minOneBatch);
+      const r = await p.log.readRecords(fetchOffset, maxBytes, upTo, minOneBatch);
       if (r.error) return empty(ErrorCode.OFFSET_OUT_OF_RANGE);
       const aborted = readCommitted && r.records.length > 0 ? p.log.abortedTransactions(fetchOffset, upTo) : null;
       return outcome(r.records, aborted);

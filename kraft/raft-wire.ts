@@ -22,7 +22,7 @@
  * Offsets are entry offsets (see `metadata-log.ts`); a Fetch response carries one record batch
  * per entry with base offset = entry offset and partitionLeaderEpoch = entry epoch.
  */
-import { ZERO_UUID, type Reader, type Writer } from '../wire/primitives.js';
+import { ZERO_UUID, type Reader, type Writer, recordsBuffer } from '../wire/primitives.js';
 import { ErrorCode } from '../wire/errors.js';
 import type { BeginQuorumEpochRequest as WireBeginRequest } from '../wire/generated/messages/begin-quorum-epoch-request.js';
 import type { BeginQuorumEpochResponse as WireBeginResponse } from '../wire/generated/messages/begin-quorum-epoch-response.js';
@@ -371,7 +371,7 @@ export function fetchResponseFromWire(r: WireFetchResponse, version: number): Fe
   const p = onlyPartition(r.responses, (i) => isMetadataTopic(r.responses[i]!, version), (x) => x.partitionIndex);
   if (p === null) return 'not addressed to the metadata partition';
   const entries: Entry[] = [];
-  const records = p.records ?? Buffer.alloc(0);
+  const records = recordsBuffer(p.records) ?? Buffer.alloc(0);
   if (records.length > 0) {
     const scan = scanBatches(records);
     if (scan.error !== null) return `corrupt records: ${scan.message ?? scan.error}`;
@@ -481,7 +481,7 @@ export function fetchSnapshotResponseFromWire(r: WireFetchSnapshotResponse): Fet
     currentLeader: { leaderId: nullable(cl?.leaderId ?? -1), leaderEpoch: cl?.leaderEpoch ?? -1 },
     size: safeNumber(p.size),
     position: safeNumber(p.position),
-    chunk: p.unalignedRecords ?? Buffer.alloc(0),
+    chunk: recordsBuffer(p.unalignedRecords) ?? Buffer.alloc(0),
   };
 }
 

@@ -33,6 +33,7 @@ import { promises as fsp } from 'node:fs';
 import fs from 'node:fs';
 import type pino from 'pino';
 import { ErrorCode } from '../wire/errors.js';
+import { recordsBuffer, type RecordParts } from '../wire/primitives.js';
 import {
   BATCH_HEADER_SIZE,
   ControlRecordType,
@@ -153,8 +154,8 @@ export interface RejectedAppendResult {
 
 export type LeaderAppendResult = AppendResult | DuplicateAppendResult | RejectedAppendResult;
 
-export interface ReadResult {
-  records: Buffer;
+export interface ReadResult<R = Buffer> {
+  records: R;
   error: 'OFFSET_OUT_OF_RANGE' | null;
 }
 
@@ -1050,6 +1051,12 @@ export class PartitionLog {
    * minOneBatch). Reads stay within one segment, as Kafka's do.
    */
   async read(startOffset: number, maxBytes: number, maxOffsetExclusive: number, minOneBatch: boolean): Promise<ReadResult> {
+    const r = await this.readRecords(startOffset, maxBytes, maxOffsetExclusive, minOneBatch);
+    return { records: recordsBuffer(r.records), error: r.error };
+  }
+
+  /** `read()` for the fetch path: data from the tail cache may come as several parts, not joined. */
+  async readRecords(startOffset: number, maxBytes: number, maxOffsetExclusive: number, minOneBatch: boolean): Promise<ReadResult<Buffer | RecordParts>> {
     this.throwIfOffline();
     if (this.closed) throw new KafkaStorageError(`log ${this.topic}-${this.partition} is closed`);
     if (startOffset < this._logStartOffset || startOffset > this._logEndOffset) {

@@ -14,6 +14,7 @@
 // reads of queued data see it. Everything below `cacheStart` is in the file.
 
 import fs from 'node:fs';
+import { RecordParts } from '../wire/primitives.js';
 import { BATCH_HEADER_SIZE, batchSize, isControl, LOG_OVERHEAD, readBatchHeader, scanBatches, type BatchHeader } from '../wire/record-batch.js';
 import type { LogConfig } from './config.js';
 import { KafkaStorageError } from './errors.js';
@@ -332,7 +333,9 @@ export class LogSegment {
     maxOffsetExclusive: number,
     minOneBatch: boolean,
     indexIntervalBytes: number,
-  ): Promise<Buffer | null> {
+  ): Promise<Buffer | RecordParts | null> {
+    const cached = this.readCached(startOffset, maxBytes, maxOffsetExclusive, minOneBatch);
+    if (cached !== undefined) return cached;
     const end = this.size;
     let pos = this.startPosition(startOffset);
     const chunk = Math.min(Math.max(maxBytes, 0) + indexIntervalBytes + 64 * 1024, 16 * 1024 * 1024);
@@ -356,6 +359,51 @@ export class LogSegment {
     if (total === 0) return EMPTY;
     if (r.has(first, total)) return r.slice(first, total);
     return this.readBytes(first, total);
+  }
+
+  /**
+   * `read()` answered from the tail cache: the batches are handed out as slices of the cached
+   * buffers (one part per buffer, never joined), so a fetch of fresh data copies nothing.
+   * undefined when the first wanted batch is not in the cache (the caller reads the file).
+   * Cached buffers hold whole batches that were checked when appended.
+   */
+  private readCached(startOffset: number, maxBytes: number, maxOffsetExclusive: number, minOneBatch: boolean): Buffer | RecordParts | null | undefined {
+    const n = this.cBufs.length;
+    if (this.cHead >= n || this.cBase[this.cHead]! > startOffset) return undefined;
+    if (this.cLast[n - 1]! < startOffset) return null;
+    let lo = this.cHead;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.cLast[mid]! >= startOffset) hi = mid;
+      else lo = mid + 1;
+    }
+    const parts: Buffer[] = [];
+    let total = 0;
+    let full = false;
+    for (let i = lo; i < n && !full; i++) {
+      const buf = this.cBufs[i]!;
+      let partStart = -1;
+      let pos = 0;
+      while (pos < buf.length) {
+        const size = buf.readInt32BE(pos + 8) + LOG_OVERHEAD;
+        const lastOffset = buf.readInt32BE(pos) * 0x1_0000_0000 + buf.readUInt32BE(pos + 4) + buf.readInt32BE(pos + 23);
+        if (lastOffset < startOffset) {
+          pos += size;
+          continue;
+        }
+        if (lastOffset >= maxOffsetExclusive || (total + size > maxBytes && !(total === 0 && minOneBatch))) {
+          full = true;
+          break;
+        }
+        if (partStart < 0) partStart = pos;
+        total += size;
+        pos += size;
+      }
+      if (partStart >= 0) parts.push(buf.subarray(partStart, pos));
+    }
+    if (total === 0) return EMPTY;
+    return parts.length === 1 ? parts[0]! : new RecordParts(parts);
   }
 
   /**

@@ -39,6 +39,28 @@ export const EMPTY_BUFFER: Buffer = Buffer.alloc(0);
 /** Byte fields at least this long are written by reference, not copied (see `Writer`). */
 export const ZERO_COPY_MIN_BYTES = 16 * 1024;
 
+/**
+ * The value of a `records` field made of several stored pieces (e.g. batches from a segment's
+ * tail cache), written one after another without joining them first. Only encoders take it:
+ * decoders always produce one Buffer.
+ */
+export class RecordParts {
+  readonly length: number;
+  constructor(readonly parts: readonly Buffer[]) {
+    let n = 0;
+    for (const p of parts) n += p.length;
+    this.length = n;
+  }
+}
+
+/** A `records` value as one Buffer: decoded values as they are, parts joined (a copy). */
+export function recordsBuffer(v: Buffer | RecordParts): Buffer;
+export function recordsBuffer(v: Buffer | RecordParts | null): Buffer | null;
+export function recordsBuffer(v: Buffer | RecordParts | null): Buffer | null {
+  if (v === null || Buffer.isBuffer(v)) return v;
+  return v.parts.length === 1 ? v.parts[0]! : Buffer.concat(v.parts as Buffer[], v.length);
+}
+
 const MAX_STRING_BYTES = 0x7fff;
 const TWO_POW_28 = 0x10000000;
 const UUID_RE = /^[A-Za-z0-9_-]{21}[AQgw]$/;
@@ -557,42 +579,54 @@ export class Writer {
     else this.compactString(s);
   }
 
-  bytes(b: Uint8Array): void {
+  bytes(b: Uint8Array | RecordParts): void {
     this.int32(b.length);
-    this.raw(b);
+    this.rawOrParts(b);
   }
 
-  nullableBytes(b: Uint8Array | null): void {
+  nullableBytes(b: Uint8Array | RecordParts | null): void {
     if (b === null) this.int32(-1);
     else this.bytes(b);
   }
 
-  compactBytes(b: Uint8Array): void {
+  compactBytes(b: Uint8Array | RecordParts): void {
     this.uvarint(b.length + 1);
-    this.raw(b);
+    this.rawOrParts(b);
   }
 
-  compactNullableBytes(b: Uint8Array | null): void {
+  compactNullableBytes(b: Uint8Array | RecordParts | null): void {
     if (b === null) this.uvarint(0);
     else this.compactBytes(b);
+  }
+
+  private rawOrParts(b: Uint8Array | RecordParts): void {
+    if (!(b instanceof RecordParts)) this.raw(b);
+    else if (b.length < ZERO_COPY_MIN_BYTES || this.taggedDepth > 0) for (const p of b.parts) this.raw(p);
+    else for (const p of b.parts) this.reference(p);
   }
 
   /** Appends bytes as they are (no length). Large ones are kept by reference (see `toChunks`). */
   raw(b: Uint8Array): void {
     const n = b.length;
     if (n >= ZERO_COPY_MIN_BYTES && this.taggedDepth === 0) {
-      const chunks = this.chunks ?? (this.chunks = []);
-      if (this.pos > 0) chunks.push(this.buf.subarray(0, this.pos));
-      chunks.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, n));
-      this.chunksLength += this.pos + n;
-      // Keep filling the rest of the current buffer.
-      this.buf = this.buf.subarray(this.pos);
-      this.pos = 0;
+      this.reference(b);
       return;
     }
     this.ensure(n);
     this.buf.set(b, this.pos);
     this.pos += n;
+  }
+
+  /** Appends `b` as a chunk of its own, by reference (outside tagged fields only). */
+  private reference(b: Uint8Array): void {
+    const n = b.length;
+    const chunks = this.chunks ?? (this.chunks = []);
+    if (this.pos > 0) chunks.push(this.buf.subarray(0, this.pos));
+    chunks.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, n));
+    this.chunksLength += this.pos + n;
+    // Keep filling the rest of the current buffer.
+    this.buf = this.buf.subarray(this.pos);
+    this.pos = 0;
   }
 
   /** int32 array count; -1 writes null. */

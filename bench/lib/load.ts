@@ -19,7 +19,7 @@ import { ApiKey } from '../../wire/generated/api.js';
 import type { FetchResponse } from '../../wire/generated/messages/fetch-response.js';
 import type { ProduceResponse } from '../../wire/generated/messages/produce-response.js';
 import { decodeResponseHeader } from '../../wire/header.js';
-import { Reader } from '../../wire/primitives.js';
+import { Reader, recordsBuffer } from '../../wire/primitives.js';
 import { API_SPECS } from '../../wire/generated/api.js';
 import { ClientConn } from './client.js';
 import { LatencyHistogram, type LatencySummary } from './histogram.js';
@@ -372,7 +372,7 @@ class LoadRun {
       this.afterCompletion(c);
       return;
     }
-    const records = p!.records;
+    const records = recordsBuffer(p!.records);
     const n = records ? countRecords(records) : 0;
     this.totalRecords += n;
     this.totalRequests++;
@@ -477,7 +477,7 @@ class LoadRun {
           setTimeout(loop, 10);
           return;
         }
-        const recs = p.records;
+        const recs = recordsBuffer(p.records);
         if (recs) {
           for (let pos = 0; pos + 61 <= recs.length; ) {
             const size = recs.readInt32BE(pos + 8) + 12;

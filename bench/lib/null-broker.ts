@@ -11,7 +11,7 @@
 import net from 'node:net';
 import { API_SPECS, ApiKey, type ApiRequests, type ApiResponses } from '../../wire/generated/api.js';
 import { decodeRequestHeader, encodeResponseHeader, isSupportedVersion, type DecodedRequestHeader } from '../../wire/header.js';
-import { Reader, Writer } from '../../wire/primitives.js';
+import { Reader, Writer, recordsBuffer } from '../../wire/primitives.js';
 import { ErrorCode } from '../../wire/errors.js';
 import { FrameCutter } from './frames.js';
 import { buildBatch, type BatchSpec } from './templates.js';
@@ -180,7 +180,7 @@ export class NullBroker {
         const base = this.nextOffset.get(key) ?? 0;
         // Count the records from the batch headers (recordCount at byte 57), as a broker would.
         let count = 0;
-        const rec = p.records;
+        const rec = recordsBuffer(p.records);
         if (rec) for (let pos = 0; pos + 61 <= rec.length; pos += rec.readInt32BE(pos + 8) + 12) count += rec.readInt32BE(pos + 57);
         this.nextOffset.set(key, base + count);
         return { index: p.index, errorCode: 0, baseOffset: BigInt(base), logAppendTimeMs: -1n, logStartOffset: 0n, recordErrors: [], errorMessage: null };

@@ -19,7 +19,7 @@
 import { ApiKey } from '../../wire/generated/api.js';
 import type { FetchRequest } from '../../wire/generated/messages/fetch-request.js';
 import type { FetchResponse } from '../../wire/generated/messages/fetch-response.js';
-import { ZERO_UUID } from '../../wire/primitives.js';
+import { ZERO_UUID, type RecordParts } from '../../wire/primitives.js';
 import { ErrorCode } from '../../wire/errors.js';
 import { FINAL_EPOCH, type RequestedPartition, type SessionPartition } from '../fetch-session.js';
 import { defineHandler, type RequestContext } from '../handler.js';
@@ -54,7 +54,7 @@ function partitionData(
   hw = -1,
   lso = -1,
   logStart = -1,
-  records: Buffer | null = null,
+  records: Buffer | RecordParts | null = null,
   aborted: ReadonlyArray<{ producerId: number; firstOffset: number }> | null = null,
 ): PartitionData {
   return {

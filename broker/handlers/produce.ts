@@ -25,6 +25,7 @@ import { leaderHint, nodeEndpointsOf } from './common.js';
 import { throttleProduce } from '../quota/request-quotas.js';
 import { produceVerificationError } from '../txn/runtime.js';
 import { specVersions } from './versions.js';
+import { recordsBuffer } from '../../wire/primitives.js';
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
 
@@ -60,7 +61,7 @@ export const produce = defineHandler<ProduceRequest, ProduceResponse>({
     const acks = req.acks;
     const validAcks = acks === 0 || acks === 1 || acks === -1;
     const transactionalId = req.transactionalId ?? null;
-    if (transactionalId === null && req.topicData.some((t) => t.partitionData.some((p) => hasTransactionalBatch(p.records)))) {
+    if (transactionalId === null && req.topicData.some((t) => t.partitionData.some((p) => hasTransactionalBatch(recordsBuffer(p.records))))) {
       // Kafka: transactional records need an (authorized) transactional id.
       const failed = allFailed(req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
       if (acks === 0) {
@@ -79,7 +80,7 @@ export const produce = defineHandler<ProduceRequest, ProduceResponse>({
               ? undefined
               : (producerId: number, producerEpoch: number) =>
                   txnCoordinator.verifyPartition(transactionalId, producerId, producerEpoch, t.name, p.index).then(produceVerificationError);
-          const r = await replicaManager.appendRecords(t.name, p.index, p.records, acks, req.timeoutMs, ctx.apiVersion, { verifyTransaction });
+          const r = await replicaManager.appendRecords(t.name, p.index, recordsBuffer(p.records), acks, req.timeoutMs, ctx.apiVersion, { verifyTransaction });
           const answer: PartitionResponse = {
             index: p.index,
             errorCode: r.errorCode,

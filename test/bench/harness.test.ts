@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey } from '../../wire/generated/api.js';
 import { decodeRequestHeader } from '../../wire/header.js';
-import { Reader } from '../../wire/primitives.js';
+import { Reader, recordsBuffer } from '../../wire/primitives.js';
 import { batchCrcValid, readBatchHeader } from '../../wire/record-batch.js';
 import { API_SPECS } from '../../wire/generated/api.js';
 import type { FetchRequest } from '../../wire/generated/messages/fetch-request.js';
@@ -106,11 +106,12 @@ describe('request templates', () => {
     expect([h.apiKey, h.apiVersion, h.correlationId]).toEqual([ApiKey.Produce, 9, 4242]);
     const req = API_SPECS[ApiKey.Produce]!.decodeRequest(r, 9) as ProduceRequest;
     const p = req.topicData[0]!.partitionData[0]!;
+    const records = recordsBuffer(p.records)!;
     expect([req.acks, req.topicData[0]!.name, p.index]).toEqual([1, 'tpl', 7]);
-    expect(batchCrcValid(p.records!, 0)).toBe(true);
-    expect(readBatchHeader(p.records!).recordCount).toBe(BATCH.recordsPerBatch);
-    expect(p.records!.readDoubleBE(built.markerPos)).toBe(123456.75);
-    expect(countRecords(Buffer.concat([p.records!, p.records!]))).toBe(2 * BATCH.recordsPerBatch);
+    expect(batchCrcValid(records, 0)).toBe(true);
+    expect(readBatchHeader(records).recordCount).toBe(BATCH.recordsPerBatch);
+    expect(records.readDoubleBE(built.markerPos)).toBe(123456.75);
+    expect(countRecords(Buffer.concat([records, records]))).toBe(2 * BATCH.recordsPerBatch);
   });
 
   it('patches the fetch offset beyond 2^32', () => {

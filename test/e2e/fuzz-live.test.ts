@@ -33,7 +33,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_SPECS, ApiKey } from '../../wire/generated/api.js';
 import { ErrorCode } from '../../wire/errors.js';
 import { decodeResponseHeader, encodeRequestHeader } from '../../wire/header.js';
-import { Reader } from '../../wire/primitives.js';
+import { Reader, recordsBuffer } from '../../wire/primitives.js';
 import { decodeRecordBatch, encodeRecordBatch } from '../../wire/record-batch.js';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { envInt, flipBits, mutateInt, mutatePrefix, randomTaggedFields, RecordingWriter, rssBytes, seeded, type Random } from '../support/fuzz.js';
@@ -289,7 +289,7 @@ async function fetchKnown(port: number): Promise<Buffer> {
     const p = res.responses[0]!.partitions[0]!;
     expect(p.errorCode).toBe(ErrorCode.NONE);
     expect(p.highWatermark).toBe(BigInt(KNOWN_RECORDS));
-    return Buffer.from(p.records ?? Buffer.alloc(0));
+    return Buffer.from(recordsBuffer(p.records) ?? Buffer.alloc(0));
   });
 }
 

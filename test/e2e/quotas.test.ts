@@ -27,6 +27,7 @@ import { createTopics, kafkajs } from '../support/clients.js';
 import { KafkaTestClient, withClient } from '../support/kafka-client.js';
 import { RawConnection } from '../support/raw-client.js';
 import { topicName } from '../support/util.js';
+import { recordsBuffer } from '../../wire/primitives.js';
 
 const KB = 1024;
 const TOPIC = topicName('quotas');
@@ -100,7 +101,7 @@ async function fetchAll(clientId: string, end: number): Promise<{ ms: number; th
       }
       const p = r.responses[0]?.partitions[0];
       expect(p?.errorCode).toBe(ErrorCode.NONE);
-      const records = p!.records ?? Buffer.alloc(0);
+      const records = recordsBuffer(p!.records) ?? Buffer.alloc(0);
       // Each batch here holds one record: count batches to advance.
       let pos = 0;
       while (pos + 12 <= records.length) {

@@ -25,6 +25,7 @@ import { startCluster, type ClusterHandle } from '../support/cluster.js';
 import { withClient } from '../support/kafka-client.js';
 import { sendRawBytes } from '../support/raw-client.js';
 import { sleep, topicName, waitFor } from '../support/util.js';
+import { recordsBuffer } from '../../wire/primitives.js';
 
 const NODES = [1, 2, 3, 4];
 let cluster: ClusterHandle;
@@ -91,7 +92,7 @@ async function readAll(node: number, topic: string, partition: number, expected:
       );
       const p = r.responses[0]!.partitions[0]!;
       if (p.errorCode !== ErrorCode.NONE) throw new Error(`Fetch from node ${node}: error ${p.errorCode}`);
-      const buf = p.records ?? Buffer.alloc(0);
+      const buf = recordsBuffer(p.records) ?? Buffer.alloc(0);
       let pos = 0;
       while (pos + 61 <= buf.length) {
         const size = batchSize(buf, pos);

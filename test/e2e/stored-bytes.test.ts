@@ -9,6 +9,7 @@ import { ErrorCode } from '../../wire/errors.js';
 import { encodeRecordBatch, recomputeCrc, readBatchHeader, batchCrcValid } from '../../wire/record-batch.js';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { withClient } from '../support/kafka-client.js';
+import { recordsBuffer } from '../../wire/primitives.js';
 
 const TOPIC = 'stored-bytes';
 
@@ -60,7 +61,7 @@ describe('records stay bytes between produce and fetch', () => {
       });
       const p = r.responses[0]!.partitions[0]!;
       expect(p.errorCode).toBe(ErrorCode.NONE);
-      return p.records ?? Buffer.alloc(0);
+      return recordsBuffer(p.records) ?? Buffer.alloc(0);
     });
   }
 

@@ -7,6 +7,7 @@ import { decodeControlRecord, decodeRecordBatch, encodeRecordBatch, isControl, L
 import type { KafkaTestClient } from '../support/kafka-client.js';
 import { kcatConsume, type KcatRecord } from '../support/kcat.js';
 import { waitFor } from '../support/util.js';
+import { recordsBuffer } from '../../wire/primitives.js';
 
 export const READ_UNCOMMITTED = 0;
 export const READ_COMMITTED = 1;
@@ -99,7 +100,7 @@ export async function fetchPartition(
     highWatermark: Number(p.highWatermark),
     lastStableOffset: Number(p.lastStableOffset),
     abortedTransactions: p.abortedTransactions == null ? null : p.abortedTransactions.map((a) => ({ producerId: Number(a.producerId), firstOffset: Number(a.firstOffset) })),
-    batches: decodeBatches(p.records),
+    batches: decodeBatches(recordsBuffer(p.records)),
   };
 }
 

@@ -20,7 +20,7 @@ import { ErrorCode } from '../../wire/errors.js';
 import { decodeFetchRequest, encodeFetchRequest } from '../../wire/generated/messages/fetch-request.js';
 import { decodeFetchResponse, encodeFetchResponse } from '../../wire/generated/messages/fetch-response.js';
 import { decodeVoteRequest, encodeVoteRequest } from '../../wire/generated/messages/vote-request.js';
-import { Reader, Writer } from '../../wire/primitives.js';
+import { Reader, Writer, recordsBuffer } from '../../wire/primitives.js';
 import { topicRecords, uuid } from './helpers.js';
 
 const CLUSTER = 'cluster-0000000000000';
@@ -105,7 +105,7 @@ describe('Fetch of __cluster_metadata', () => {
       17,
       0,
     );
-    const records = Buffer.from(res.responses[0]!.partitions[0]!.records!);
+    const records = Buffer.from(recordsBuffer(res.responses[0]!.partitions[0]!.records!));
     records[records.length - 1]! ^= 0xff;
     const corrupt = { ...res, responses: [{ ...res.responses[0]!, partitions: [{ ...res.responses[0]!.partitions[0]!, records }] }] };
     expect(typeof fetchResponseFromWire(corrupt, 17)).toBe('string');

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KafkaStorageError, RecordTooLargeError, UnexpectedAppendOffsetError } from '../../log/errors.js';
+import { RecordParts, recordsBuffer } from '../../wire/primitives.js';
 import { encodeRecordBatch, readBatchHeader } from '../../wire/record-batch.js';
 import { batch, cleanupTempDirs, decodeAll, openLog, readAll, tempDir, TestClock } from './helpers.js';
 
@@ -559,12 +560,22 @@ describe('PartitionLog reads against a model', () => {
     };
     const log = await openLog(tempDir(), { segmentBytes: 4000, indexIntervalBytes: 300 }, { tailCacheBytes: 3000 });
     const model: { base: number; last: number; bytes: Buffer }[] = [];
+    let multiPartReads = 0;
     const pending: Promise<void>[] = [];
     for (let round = 0; round < 40; round++) {
       for (let k = 0; k < 10; k++) {
-        const b = batch(1 + rand(6), { tag: `m${round}-${k}`, valueBytes: rand(120) });
+        // Sometimes two batches in one append (as a follower appends): one cache entry, two batches.
+        const b =
+          rand(4) === 0
+            ? Buffer.concat([batch(1 + rand(6), { tag: `m${round}-${k}a`, valueBytes: rand(120) }), batch(1 + rand(6), { tag: `m${round}-${k}b`, valueBytes: rand(120) })])
+            : batch(1 + rand(6), { tag: `m${round}-${k}`, valueBytes: rand(120) });
         const r = log.appendAsLeader(b, round);
-        model.push({ base: r.baseOffset, last: r.lastOffset, bytes: Buffer.from(b) });
+        for (let pos = 0; pos < b.length; ) {
+          const h = readBatchHeader(b, pos);
+          const size = h.batchLength + 12;
+          model.push({ base: h.baseOffset, last: h.baseOffset + h.lastOffsetDelta, bytes: Buffer.from(b.subarray(pos, pos + size)) });
+          pos += size;
+        }
         pending.push(r.written);
       }
       const segBases = log.segmentInfos().map((s) => s.baseOffset);
@@ -588,8 +599,13 @@ describe('PartitionLog reads against a model', () => {
           total += m.bytes.length;
         }
         expect(got.equals(Buffer.concat(parts))).toBe(true);
+        // The fetch path's read: the same bytes, possibly as slices of several cached buffers.
+        const unjoined = (await log.readRecords(start, maxBytes, maxOffset, minOne)).records;
+        if (unjoined instanceof RecordParts) multiPartReads++;
+        expect(recordsBuffer(unjoined).equals(got)).toBe(true);
       }
     }
+    expect(multiPartReads).toBeGreaterThan(0);
     await Promise.all(pending);
     await log.close();
   });

@@ -23,7 +23,7 @@ import { decodeRequestHeader, encodeRequestHeader } from '../../wire/generated/m
 import { decodeMetadataRecord, encodeMetadataRecord, MetadataRecordType } from '../../wire/generated/metadata/index.js';
 import { existingGeneratedFiles, generateAll, modulePath, overlayDir, protocolDir, repoRoot } from '../../wire/generator/generate.js';
 import { loadMessages, type MessageSpec } from '../../wire/generator/schema.js';
-import { DecodeError, Reader, Writer, ZERO_UUID } from '../../wire/primitives.js';
+import { DecodeError, Reader, Writer, ZERO_UUID, recordsBuffer } from '../../wire/primitives.js';
 import { prng, Random } from '../support/fuzz.js';
 import { randomStruct, versionsOf, withoutAbsent } from '../support/random-messages.js';
 
@@ -240,7 +240,7 @@ describe('byte fixtures', () => {
     const bytes = w.toBuffer();
     expect(bytes).toEqual(hex('00 ffff 00007530 02 02 74 02 00000000 06 0123456789 00 00 00'));
     const decoded = decodeProduceRequest(new Reader(bytes), 9);
-    const got = decoded.topicData[0]!.partitionData[0]!.records!;
+    const got = recordsBuffer(decoded.topicData[0]!.partitionData[0]!.records!);
     expect(got).toEqual(records);
     expect(got.buffer).toBe(bytes.buffer);
   });

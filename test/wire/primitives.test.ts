@@ -4,8 +4,10 @@ import {
   EMPTY_BUFFER,
   METADATA_TOPIC_ID,
   Reader,
+  RecordParts,
   Writer,
   ZERO_COPY_MIN_BYTES,
+  recordsBuffer,
   ZERO_UUID,
   randomUuid,
   uuidFromBytes,
@@ -262,6 +264,24 @@ describe('bytes', () => {
     expect(bytesOf((w) => w.compactBytes(b))).toEqual(hex('03 0a0b'));
     expect(bytesOf((w) => w.compactNullableBytes(null))).toEqual(hex('00'));
     expect(bytesOf((w) => w.bytes(EMPTY_BUFFER))).toEqual(hex('00000000'));
+  });
+
+  it('writes record parts exactly as their concatenation, large parts by reference', () => {
+    const small = hex('0102');
+    const large = Buffer.alloc(ZERO_COPY_MIN_BYTES, 7);
+    const parts = new RecordParts([small, large, small]);
+    const joined = Buffer.concat([small, large, small]);
+    expect(parts.length).toBe(joined.length);
+    expect(recordsBuffer(parts)).toEqual(joined);
+    for (const write of [(w: Writer, v: Buffer | RecordParts) => w.bytes(v), (w: Writer, v: Buffer | RecordParts) => w.compactNullableBytes(v)]) {
+      const w = new Writer(16);
+      write(w, parts);
+      const chunks = w.toChunks();
+      expect(chunks).toContain(large); // not copied, and neither are small parts of large records
+      expect(chunks.filter((c) => c === small)).toHaveLength(2);
+      expect(Buffer.concat(chunks)).toEqual(bytesOf((x) => write(x, joined)));
+    }
+    expect(bytesOf((w) => w.nullableBytes(new RecordParts([])))).toEqual(hex('00000000'));
   });
 
   it('decodes zero-copy slices', () => {
