@@ -4,9 +4,11 @@
 //
 // Write path: appends are synchronous bookkeeping (offsets patched into the caller's bytes,
 // leader epoch stamped, indexes and LEO updated, bytes put in the active segment's tail cache)
-// plus a queued write. One write is in flight per log; appends arriving meanwhile are coalesced
-// into a single pwritev of up to 1 MiB. `written` resolves when the bytes are in the OS (not
-// fsynced). Rolls happen synchronously in append order; the rolled segment is fsynced in the
+// plus a queued write. Appends of one event-loop turn are coalesced and written at its end
+// (setImmediate): up to 256 KiB synchronously (a write(2) to the page cache costs less than a
+// threadpool round trip), larger amounts on the threadpool. One write is in flight per log;
+// appends arriving meanwhile are coalesced into a single pwritev of up to 1 MiB. `written`
+// resolves when the bytes are in the OS (not fsynced). Rolls happen synchronously in append order; the rolled segment is fsynced in the
 // background once its writes are done, which advances the recovery point. Explicit fsync only
 // on flush(), flush.messages/flush.ms, roll and close.
 //
@@ -76,14 +78,8 @@ const EMPTY = Buffer.alloc(0);
 const MAX_WRITE_BYTES = 1024 * 1024;
 /** Buffers per pwritev (Linux IOV_MAX). */
 const MAX_WRITE_BUFFERS = 1024;
-/** Appends up to this size with no write in flight are written synchronously (see writeNow). */
-const SYNC_WRITE_MAX_BYTES = 128 * 1024;
-const RESOLVED = Promise.resolve();
-function rejectedQuietly(err: Error): Promise<void> {
-  const p = Promise.reject(err);
-  p.catch(() => undefined);
-  return p;
-}
+/** A turn's coalesced appends up to this size are written synchronously (see writeTurn). */
+const SYNC_WRITE_MAX_BYTES = 256 * 1024;
 /** Default bytes of recently appended data kept in memory for tail reads. */
 export const DEFAULT_TAIL_CACHE_BYTES = 1024 * 1024;
 /** Snapshots at the base offsets of this many last segments are kept (plus the latest one and one older). */
@@ -232,6 +228,8 @@ export class PartitionLog {
 
   private queue: WriteGroup[] = [];
   private writing = false;
+  /** A writeTurn is scheduled for the end of this event-loop turn. */
+  private turnScheduled = false;
   private rollFlushChain: Promise<void> = Promise.resolve();
   private pendingFlush: Promise<void> | null = null;
   private runningFlush: Promise<void> | null = null;
@@ -851,7 +849,6 @@ export class PartitionLog {
       tail.bytes += buf.length;
       return tail.promise;
     }
-    if (!this.writing && q.length === 0 && buf.length <= SYNC_WRITE_MAX_BYTES) return this.writeNow(seg, pos, buf);
     let resolve!: () => void;
     let reject!: (err: Error) => void;
     const promise = new Promise<void>((res, rej) => {
@@ -861,38 +858,37 @@ export class PartitionLog {
     promise.catch(noop); // callers that never await `written` must not crash the process
     seg.acquire();
     q.push({ seg, pos, bufs: [buf], bytes: buf.length, promise, resolve, reject });
-    if (!this.writing) this.pump();
+    if (!this.writing && !this.turnScheduled) {
+      // The rest of this event-loop turn's appends (other requests read in the same poll) join it.
+      this.turnScheduled = true;
+      setImmediate(this.writeTurn);
+    }
     return promise;
   }
 
   /**
-   * A small write with nothing queued goes to the page cache at once: a write(2) of a few KiB
-   * costs less than a threadpool round trip (and the two context switches around it).
+   * The end of the turn that queued writes: the first group goes to the page cache at once when
+   * it is small, one write(2) for all the turn's appends; larger ones go to the threadpool.
    */
-  private writeNow(seg: LogSegment, pos: number, buf: Buffer): Promise<void> {
-    if (this.offline) return rejectedQuietly(this.offline);
-    let n: number;
-    try {
-      n = fs.writeSync(seg.fd, buf, 0, buf.length, pos);
-    } catch (err) {
-      return this.failSyncWrite(err, seg, pos);
+  private readonly writeTurn = (): void => {
+    this.turnScheduled = false;
+    if (this.writing || this.queue.length === 0) return;
+    const g = this.queue[0]!;
+    if (this.offline || g.bytes > SYNC_WRITE_MAX_BYTES) {
+      this.pump();
+      return;
     }
-    if (n !== buf.length) return this.failSyncWrite(Object.assign(new Error(`short write: ${n} of ${buf.length} bytes`), { code: 'ESHORTWRITE' }), seg, pos);
+    this.writing = true;
     this.stats.writeCalls++;
-    this.stats.bytesWritten += buf.length;
-    seg.markWritten(pos + buf.length, seg === this.active ? this.tailCacheLimit() : 0);
-    return RESOLVED;
-  }
-
-  private failSyncWrite(err: unknown, seg: LogSegment, pos: number): Promise<void> {
-    const e = this.goOffline(err, true);
+    let n = 0;
+    let err: NodeJS.ErrnoException | null = null;
     try {
-      fs.ftruncateSync(seg.fd, pos); // never leave half a batch in the file
-    } catch {
-      // recovery cuts it
+      n = g.bufs.length === 1 ? fs.writeSync(g.seg.fd, g.bufs[0]!, 0, g.bytes, g.pos) : fs.writevSync(g.seg.fd, g.bufs, g.pos);
+    } catch (e) {
+      err = e as NodeJS.ErrnoException;
     }
-    return rejectedQuietly(e);
-  }
+    this.onWritten(g, err, n);
+  };
 
   private pump(): void {
     if (this.writing || this.queue.length === 0) return;

@@ -177,24 +177,27 @@ describe('PartitionLog append and read', () => {
     await log.close();
   });
 
-  it('writes a small append at once; appends made while a large write is in flight coalesce into few writes', async () => {
+  it("writes one turn's small appends in one write at the turn's end; appends made while a large write is in flight coalesce into few writes", async () => {
     const dir = tempDir();
     const log = await openLog(dir);
     const first = log.appendAsLeader(batch(1, { tag: 'small' }), 0);
-    expect(log.stats.writeCalls).toBe(1); // written synchronously, before appendAsLeader returned
-    await first.written;
+    const second = log.appendAsLeader(batch(1, { tag: 'small2' }), 0);
+    expect(log.stats.writeCalls).toBe(0); // queued until the end of this event-loop turn
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(log.stats.writeCalls).toBe(1); // both, in one synchronous write
+    await Promise.all([first.written, second.written]);
     // A large append goes through the threadpool; the small ones behind it share few writev calls.
     const big = log.appendAsLeader(batch(1, { tag: 'big', valueBytes: 300 * 1024 }), 0);
     const results = Array.from({ length: 1000 }, (_, i) => log.appendAsLeader(batch(1, { tag: `c${i}` }), 0));
     await Promise.all([big.written, ...results.map((r) => r.written)]);
-    expect(log.stats.appends).toBe(1002);
+    expect(log.stats.appends).toBe(1003);
     expect(log.stats.writeCalls).toBeLessThan(20);
-    expect(results[999]!.lastOffset).toBe(1001);
+    expect(results[999]!.lastOffset).toBe(1002);
     const all = await readAll(log);
-    expect(all.length).toBe(1002);
-    expect(all[502]!.value).toBe('c500-0');
+    expect(all.length).toBe(1003);
+    expect(all[503]!.value).toBe('c500-0');
     await log.close();
-    const expectedBytes = batch(1, { tag: 'small' }).length + batch(1, { tag: 'big', valueBytes: 300 * 1024 }).length + results.reduce((n, _r, i) => n + batch(1, { tag: `c${i}` }).length, 0);
+    const expectedBytes = batch(1, { tag: 'small' }).length + batch(1, { tag: 'small2' }).length + batch(1, { tag: 'big', valueBytes: 300 * 1024 }).length + results.reduce((n, _r, i) => n + batch(1, { tag: `c${i}` }).length, 0);
     expect(statSync(path.join(dir, '00000000000000000000.log')).size).toBe(expectedBytes);
   });
 });
