@@ -4,9 +4,11 @@
 import { pino } from 'pino';
 import { BrokerConfig, ConfigError } from './config.js';
 import { FAULT_INJECTION_ENV, faults } from './fault-injection.js';
+import { startHeapGrowthPolicy } from './heap-growth.js';
 import { BrokerNode } from './node.js';
 
 async function main(): Promise<void> {
+  startHeapGrowthPolicy();
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { pid: process.pid } });
   let config: BrokerConfig;
   try {
