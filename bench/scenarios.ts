@@ -51,27 +51,45 @@ function batchFor(recordBytes: number, request: 'one' | number): BatchSpec {
 
 // ------------------------------------------------------------------------------- storage floor
 
-const diskFloor: Scenario = {
-  name: 'disk-write-floor',
-  title: 'storage floor: one Node process appending 1 MiB fs.writev chunks to a file (no fsync), on the broker core',
-  group: 'floor',
-  async run(ctx) {
-    const res = base(diskFloor, { chunkBytes: 1 * MiB, fsync: false });
-    const job: DiskSpec = {
-      kind: 'disk-write',
-      dir: path.join(ctx.cacheDir, 'data', 'disk-write-floor'),
-      chunkBytes: 1 * MiB,
-      warmupMs: ctx.warmupMs,
-      durationMs: ctx.durationMs,
-      maxFileBytes: 2 * 1024 * MiB,
-    };
-    const g = await runGen(ctx, job, null, 'file writer on the broker core', ctx.brokerCpu);
-    const r = g.result as ClientResult & { cpuSeconds: number };
-    res.broker = sideFrom('broker', r, r.cpuSeconds, null, g.otherLoad);
-    res.notes.push(`the broker cannot persist faster than ${res.broker.mbps.toFixed(0)} MB/s here (plain sequential writes, ${res.broker.cpuSecPerGB?.toFixed(2)} CPU-s/GB)`);
-    return res;
-  },
-};
+function diskFloorScenario(name: string, title: string, sync: 'none' | 'fsync'): Scenario {
+  const s: Scenario = {
+    name,
+    title,
+    group: 'floor',
+    async run(ctx) {
+      const res = base(s, { chunkBytes: 1 * MiB, fsync: sync === 'fsync' ? 'fs.fsync after every chunk, one write+fsync at a time' : false });
+      const job: DiskSpec = {
+        kind: 'disk-write',
+        dir: path.join(ctx.cacheDir, 'data', name),
+        chunkBytes: 1 * MiB,
+        warmupMs: ctx.warmupMs,
+        durationMs: ctx.durationMs,
+        maxFileBytes: 2 * 1024 * MiB,
+        sync,
+      };
+      const g = await runGen(ctx, job, null, `file writer${sync === 'fsync' ? ' (fsync every 1 MiB)' : ''} on the broker core`, ctx.brokerCpu);
+      const r = g.result as ClientResult & { cpuSeconds: number };
+      res.broker = sideFrom('broker', r, r.cpuSeconds, null, g.otherLoad);
+      const cpu = `${res.broker.cpuSecPerGB?.toFixed(2)} CPU-s/GB`;
+      if (sync === 'fsync') res.notes.push(`the machine persists ${res.broker.mbps.toFixed(0)} MB/s durably with an fsync after every 1 MiB write (${cpu}; write+fsync p50/p99 ${(r.latency.p50 / 1000).toFixed(2)}/${(r.latency.p99 / 1000).toFixed(2)} ms)`);
+      else res.notes.push(`the broker cannot persist faster than ${res.broker.mbps.toFixed(0)} MB/s here (plain sequential writes, ${cpu})`);
+      return res;
+    },
+  };
+  return s;
+}
+
+const diskFloor = diskFloorScenario(
+  'disk-write-floor',
+  'storage floor: one Node process appending 1 MiB fs.writev chunks to a file (no fsync), on the broker core',
+  'none',
+);
+
+const diskFsyncFloor = diskFloorScenario(
+  'disk-fsync-floor',
+  "durable storage floor: one Node process appending 1 MiB fs.writev chunks, fs.fsync after each (one write+fsync at a time), on the broker core: the machine's fsync-every-1 MiB write rate",
+  'fsync',
+);
 
 // ------------------------------------------------------------------------------- produce
 
@@ -604,6 +622,7 @@ function future(name: string, title: string, why: string, status: 'not-measurabl
 
 export const SCENARIOS: Scenario[] = [
   diskFloor,
+  diskFsyncFloor,
   produceScenario({ name: 'produce-1m-acks1', title: '1 MiB requests (1 KiB records), acks=1, 1 conn × 4 in flight', recordBytes: 1 * KiB, request: 1 * MiB, acks: 1, partitions: 1, connections: 1, inFlight: 4 }),
   produceScenario({ name: 'produce-16k-acks1', title: '16 KiB requests (1 KiB records), acks=1, 4 conns × 8', recordBytes: 1 * KiB, request: 16 * KiB, acks: 1, partitions: 1, connections: 4, inFlight: 8 }),
   produceScenario({ name: 'produce-16k-acks0', title: '16 KiB requests, acks=0, 4 conns × 8', recordBytes: 1 * KiB, request: 16 * KiB, acks: 0, partitions: 1, connections: 4, inFlight: 8 }),
