@@ -1,7 +1,7 @@
 // The benchmark's scenarios. Each runs against the null broker and then the real broker in the
 // same invocation (so the ratio is measured under the same conditions), except where a null
-// broker makes no sense (partition scaling, end-to-end latency) or where the broker lacks the
-// feature (placeholders).
+// broker makes no sense (the storage floors, partition scaling, end-to-end latency) or cannot
+// serve the client (kafkajs-consume: consumer groups).
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientResult, ClientSpec } from './lib/clients.js';
@@ -603,22 +603,77 @@ function clientScenario(kind: ClientSpec['kind'], title: string): Scenario {
   return s;
 }
 
-// ------------------------------------------------------------------------------- not yet measurable
+/**
+ * What the prefill of kafkajs-consume is sized for: the records must last the warm-up and the
+ * window at this rate (×1.5). If they run out anyway, the window ends there and a note says so.
+ */
+const KAFKAJS_CONSUME_SIZED_FOR_MBPS = 200;
 
-function future(name: string, title: string, why: string, status: 'not-measurable' | 'placeholder'): Scenario {
-  const s: Scenario = {
-    name,
-    title,
-    group: 'future',
-    async run() {
-      const r = base(s, {});
-      r.status = status;
-      r.notes.push(why);
-      return r;
-    },
-  };
-  return s;
-}
+/**
+ * kafkajs consumer groups need FindCoordinator, JoinGroup, SyncGroup, Heartbeat, OffsetCommit,
+ * which the null broker does not serve: no ceiling, the broker side only (as disk-write-floor).
+ * The records are prefilled with the project's generator (16 KiB batches of 1 KiB records), then
+ * each run is a fresh consumer group reading them from offset 0 (bench/lib/clients.ts).
+ */
+const kafkajsConsume: Scenario = {
+  name: 'kafkajs-consume',
+  title: 'kafkajs 2.2 consumer: own consumer group, fromBeginning, eachBatch, over prefilled 1 KiB records (16 KiB batches), 1 MiB max bytes per partition (no null broker: it has no groups)',
+  group: 'clients',
+  async run(ctx) {
+    const batch = batchFor(1 * KiB, 16 * KiB);
+    const bBytes = batchBytes(batch.recordBytes, batch.recordsPerBatch);
+    const windowS = (ctx.warmupMs + ctx.durationMs) / 1000;
+    const wantBytes = Math.min(1536 * MiB, Math.max(32 * MiB, KAFKAJS_CONSUME_SIZED_FOR_MBPS * 1e6 * windowS * 1.5));
+    const batches = Math.ceil(wantBytes / bBytes);
+    const res = base(kafkajsConsume, {
+      recordBytes: batch.recordBytes,
+      recordsPerBatch: batch.recordsPerBatch,
+      partitions: 1,
+      maxBytesPerPartition: 1 * MiB,
+      prefillMiB: Math.round((batches * bBytes) / MiB),
+      prefillSizedForMBps: KAFKAJS_CONSUME_SIZED_FOR_MBPS,
+      autoCommitIntervalMs: 5_000,
+      nullBroker: 'none (no consumer groups)',
+      brokerEnv: { KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' },
+    });
+    clearProfiles(ctx, res.name);
+    await withServer(
+      () => brokerFor(ctx, res.name, { KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' }),
+      async (srv) => {
+        await createTopic(srv.port, TOPIC, 1);
+        const end = await prefill(ctx, srv, batch, batches);
+        res.params.prefillRecords = end;
+        const job: ClientSpec = {
+          kind: 'kafkajs-consume',
+          port: srv.port,
+          topic: TOPIC,
+          partitions: 1,
+          recordBytes: batch.recordBytes,
+          batchRecords: 0,
+          concurrency: 1,
+          warmupMs: ctx.warmupMs,
+          durationMs: ctx.durationMs,
+          endOffset: end,
+          fetchMaxBytes: 1 * MiB,
+          joinTimeoutMs: 30_000,
+        };
+        await alternate(ctx, [{ server: 'broker', handle: srv, job }], res);
+      },
+    );
+    if (ctx.profile) res.broker!.profile = latestProfile(ctx, res.name);
+    const c = res.broker!.client!;
+    // Nothing consumed in the window (ran out in the warm-up, join timeout, crash): no figure.
+    if (c.records === 0) throw new Error(`kafkajs consumer measured nothing: ${c.firstError ?? 'no records in the window'}`);
+    if (c.errors > 0) res.notes.push(`consumer error: ${c.firstError}`);
+    const d = c.consume;
+    if (d) {
+      res.notes.push(`group join to first batch ${d.joinMs} ms (not in the window); p50/p99 = ${d.latencyIs}`);
+      if (d.ranOutAtMs !== null) res.notes.push(`the ${Number(res.params.prefillRecords).toLocaleString('en-US')} prefilled records ran out ${(d.ranOutAtMs / 1000).toFixed(2)} s into the ${(ctx.durationMs / 1000).toFixed(1)} s window: the rate is over that shorter window (raise KAFKAJS_CONSUME_SIZED_FOR_MBPS)`);
+    }
+    res.notes.push('no null-broker ceiling: the null broker serves no consumer groups');
+    return res;
+  },
+};
 
 export const SCENARIOS: Scenario[] = [
   diskFloor,
@@ -666,7 +721,7 @@ export const SCENARIOS: Scenario[] = [
   clientScenario('kafkajs-produce', 'kafkajs 2.2 producer: send() of 100 × 1 KiB, acks=1, 4 sends in flight'),
   clientScenario('platformatic-produce', '@platformatic/kafka producer: send() of 100 × 1 KiB, acks=1, 4 sends in flight'),
   clientScenario('platformatic-fetch', '@platformatic/kafka Consumer.fetch() loop, 1 MiB max bytes, records decoded'),
-  future('kafkajs-consume', 'kafkajs consumer (eachBatch)', 'not yet measurable: kafkajs has no consumer without a group, and consumer groups are issue 3', 'not-measurable'),
+  kafkajsConsume,
   replicatedScenario({ name: 'produce-16k-rf3-acksall', title: '3-node cluster, replication factor 3, min.insync.replicas=2, acks=-1: 16 KiB requests, 4 conns × 8 (vs 1 node)', recordBytes: 1 * KiB, request: 16 * KiB, connections: 4, inFlight: 8 }),
   replicatedScenario({ name: 'produce-1m-rf3-acksall', title: '3-node cluster, replication factor 3, min.insync.replicas=2, acks=-1: 1 MiB requests, 1 conn × 4 (vs 1 node)', recordBytes: 1 * KiB, request: 1 * MiB, connections: 1, inFlight: 4 }),
 ];

@@ -275,7 +275,8 @@ export function markdownTable(rows: string[][]): string {
 export function chartInput(results: ScenarioResult[], title: string, subtitle: string): ChartInput {
   const targets: Record<string, number> = { 'produce-1m-acks1': 0.5, 'produce-16k-acks1': 0.4, 'fetch-tail-1m': 0.6 };
   const ratios: RatioRow[] = results
-    .filter((r) => r.group !== 'latency' && r.group !== 'partitions' && r.group !== 'future' && r.group !== 'floor')
+    // Measured without a null broker by design (kafkajs-consume): no ratio to draw.
+    .filter((r) => r.group !== 'latency' && r.group !== 'partitions' && r.group !== 'future' && r.group !== 'floor' && !(r.status === 'ok' && r.broker && !r.null))
     .map((r) => ({
       label: r.name,
       ratio: r.ratio ?? null,

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { DURABLE_TARGET, durableTarget, evaluateTargets, targetRows } from '../../bench/lib/report.js';
 import type { ScenarioResult, SideResult } from '../../bench/lib/runner.js';
+import { SCENARIOS } from '../../bench/scenarios.js';
 
 const side = (mbps: number): SideResult => ({
   server: 'broker',
@@ -84,5 +85,22 @@ describe('durable-mode target', () => {
     const empty = durableTarget(runOf(result('produce-16k-fsync'), result('disk-fsync-floor')))!;
     expect(empty.value).toBeNull();
     expect(empty.missing).toBe('produce-16k-fsync has no figure; disk-fsync-floor has no figure');
+  });
+});
+
+describe('durable and consumer scenarios (config only: nothing is started here)', () => {
+  it('lists the fsync floor and both flush policies, and kafkajs-consume as a real client scenario, in --quick too', () => {
+    for (const name of ['disk-fsync-floor', 'produce-16k-fsync', 'produce-16k-fsync-c1', 'kafkajs-consume']) {
+      const s = SCENARIOS.find((x) => x.name === name);
+      expect(s, name).toBeDefined();
+      expect(s!.quick, name).not.toBe(false);
+    }
+    expect(SCENARIOS.find((x) => x.name === 'disk-fsync-floor')!.group).toBe('floor');
+    expect(SCENARIOS.find((x) => x.name === 'kafkajs-consume')!.group).toBe('clients');
+    expect(SCENARIOS.find((x) => x.name === 'produce-16k-fsync')!.title).toContain('"group commit"');
+    expect(SCENARIOS.find((x) => x.name === 'produce-16k-fsync-c1')!.title).toContain('"per request"');
+    // No placeholders left.
+    expect(SCENARIOS.filter((x) => x.group === 'future').map((x) => x.name)).toEqual([]);
+    expect(SCENARIOS.some((x) => x.name === 'produce-group-commit')).toBe(false);
   });
 });
