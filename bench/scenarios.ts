@@ -1,7 +1,7 @@
 // The benchmark's scenarios. Each runs against the null broker and then the real broker in the
 // same invocation (so the ratio is measured under the same conditions), except where a null
-// broker makes no sense (partition scaling, end-to-end latency) or where the broker lacks the
-// feature (placeholders).
+// broker makes no sense (the storage floors, partition scaling, end-to-end latency) or cannot
+// serve the client (kafkajs-consume: consumer groups).
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientResult, ClientSpec } from './lib/clients.js';
@@ -51,27 +51,45 @@ function batchFor(recordBytes: number, request: 'one' | number): BatchSpec {
 
 // ------------------------------------------------------------------------------- storage floor
 
-const diskFloor: Scenario = {
-  name: 'disk-write-floor',
-  title: 'storage floor: one Node process appending 1 MiB fs.writev chunks to a file (no fsync), on the broker core',
-  group: 'floor',
-  async run(ctx) {
-    const res = base(diskFloor, { chunkBytes: 1 * MiB, fsync: false });
-    const job: DiskSpec = {
-      kind: 'disk-write',
-      dir: path.join(ctx.cacheDir, 'data', 'disk-write-floor'),
-      chunkBytes: 1 * MiB,
-      warmupMs: ctx.warmupMs,
-      durationMs: ctx.durationMs,
-      maxFileBytes: 2 * 1024 * MiB,
-    };
-    const g = await runGen(ctx, job, null, 'file writer on the broker core', ctx.brokerCpu);
-    const r = g.result as ClientResult & { cpuSeconds: number };
-    res.broker = sideFrom('broker', r, r.cpuSeconds, null, g.otherLoad);
-    res.notes.push(`the broker cannot persist faster than ${res.broker.mbps.toFixed(0)} MB/s here (plain sequential writes, ${res.broker.cpuSecPerGB?.toFixed(2)} CPU-s/GB)`);
-    return res;
-  },
-};
+function diskFloorScenario(name: string, title: string, sync: 'none' | 'fsync'): Scenario {
+  const s: Scenario = {
+    name,
+    title,
+    group: 'floor',
+    async run(ctx) {
+      const res = base(s, { chunkBytes: 1 * MiB, fsync: sync === 'fsync' ? 'fs.fsync after every chunk, one write+fsync at a time' : false });
+      const job: DiskSpec = {
+        kind: 'disk-write',
+        dir: path.join(ctx.cacheDir, 'data', name),
+        chunkBytes: 1 * MiB,
+        warmupMs: ctx.warmupMs,
+        durationMs: ctx.durationMs,
+        maxFileBytes: 2 * 1024 * MiB,
+        sync,
+      };
+      const g = await runGen(ctx, job, null, `file writer${sync === 'fsync' ? ' (fsync every 1 MiB)' : ''} on the broker core`, ctx.brokerCpu);
+      const r = g.result as ClientResult & { cpuSeconds: number };
+      res.broker = sideFrom('broker', r, r.cpuSeconds, null, g.otherLoad);
+      const cpu = `${res.broker.cpuSecPerGB?.toFixed(2)} CPU-s/GB`;
+      if (sync === 'fsync') res.notes.push(`the machine persists ${res.broker.mbps.toFixed(0)} MB/s durably with an fsync after every 1 MiB write (${cpu}; write+fsync p50/p99 ${(r.latency.p50 / 1000).toFixed(2)}/${(r.latency.p99 / 1000).toFixed(2)} ms)`);
+      else res.notes.push(`the broker cannot persist faster than ${res.broker.mbps.toFixed(0)} MB/s here (plain sequential writes, ${cpu})`);
+      return res;
+    },
+  };
+  return s;
+}
+
+const diskFloor = diskFloorScenario(
+  'disk-write-floor',
+  'storage floor: one Node process appending 1 MiB fs.writev chunks to a file (no fsync), on the broker core',
+  'none',
+);
+
+const diskFsyncFloor = diskFloorScenario(
+  'disk-fsync-floor',
+  "durable storage floor: one Node process appending 1 MiB fs.writev chunks, fs.fsync after each (one write+fsync at a time), on the broker core: the machine's fsync-every-1 MiB write rate",
+  'fsync',
+);
 
 // ------------------------------------------------------------------------------- produce
 
@@ -585,25 +603,81 @@ function clientScenario(kind: ClientSpec['kind'], title: string): Scenario {
   return s;
 }
 
-// ------------------------------------------------------------------------------- not yet measurable
+/**
+ * What the prefill of kafkajs-consume is sized for: the records must last the warm-up and the
+ * window at this rate (×1.5). If they run out anyway, the window ends there and a note says so.
+ */
+const KAFKAJS_CONSUME_SIZED_FOR_MBPS = 200;
 
-function future(name: string, title: string, why: string, status: 'not-measurable' | 'placeholder'): Scenario {
-  const s: Scenario = {
-    name,
-    title,
-    group: 'future',
-    async run() {
-      const r = base(s, {});
-      r.status = status;
-      r.notes.push(why);
-      return r;
-    },
-  };
-  return s;
-}
+/**
+ * kafkajs consumer groups need FindCoordinator, JoinGroup, SyncGroup, Heartbeat, OffsetCommit,
+ * which the null broker does not serve: no ceiling, the broker side only (as disk-write-floor).
+ * The records are prefilled with the project's generator (16 KiB batches of 1 KiB records), then
+ * each run is a fresh consumer group reading them from offset 0 (bench/lib/clients.ts).
+ */
+const kafkajsConsume: Scenario = {
+  name: 'kafkajs-consume',
+  title: 'kafkajs 2.2 consumer: own consumer group, fromBeginning, eachBatch, over prefilled 1 KiB records (16 KiB batches), 1 MiB max bytes per partition (no null broker: it has no groups)',
+  group: 'clients',
+  async run(ctx) {
+    const batch = batchFor(1 * KiB, 16 * KiB);
+    const bBytes = batchBytes(batch.recordBytes, batch.recordsPerBatch);
+    const windowS = (ctx.warmupMs + ctx.durationMs) / 1000;
+    const wantBytes = Math.min(1536 * MiB, Math.max(32 * MiB, KAFKAJS_CONSUME_SIZED_FOR_MBPS * 1e6 * windowS * 1.5));
+    const batches = Math.ceil(wantBytes / bBytes);
+    const res = base(kafkajsConsume, {
+      recordBytes: batch.recordBytes,
+      recordsPerBatch: batch.recordsPerBatch,
+      partitions: 1,
+      maxBytesPerPartition: 1 * MiB,
+      prefillMiB: Math.round((batches * bBytes) / MiB),
+      prefillSizedForMBps: KAFKAJS_CONSUME_SIZED_FOR_MBPS,
+      autoCommitIntervalMs: 5_000,
+      nullBroker: 'none (no consumer groups)',
+      brokerEnv: { KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' },
+    });
+    clearProfiles(ctx, res.name);
+    await withServer(
+      () => brokerFor(ctx, res.name, { KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' }),
+      async (srv) => {
+        await createTopic(srv.port, TOPIC, 1);
+        const end = await prefill(ctx, srv, batch, batches);
+        res.params.prefillRecords = end;
+        const job: ClientSpec = {
+          kind: 'kafkajs-consume',
+          port: srv.port,
+          topic: TOPIC,
+          partitions: 1,
+          recordBytes: batch.recordBytes,
+          batchRecords: 0,
+          concurrency: 1,
+          warmupMs: ctx.warmupMs,
+          durationMs: ctx.durationMs,
+          endOffset: end,
+          fetchMaxBytes: 1 * MiB,
+          joinTimeoutMs: 30_000,
+        };
+        await alternate(ctx, [{ server: 'broker', handle: srv, job }], res);
+      },
+    );
+    if (ctx.profile) res.broker!.profile = latestProfile(ctx, res.name);
+    const c = res.broker!.client!;
+    // Nothing consumed in the window (ran out in the warm-up, join timeout, crash): no figure.
+    if (c.records === 0) throw new Error(`kafkajs consumer measured nothing: ${c.firstError ?? 'no records in the window'}`);
+    if (c.errors > 0) res.notes.push(`consumer error: ${c.firstError}`);
+    const d = c.consume;
+    if (d) {
+      res.notes.push(`group join to first batch ${d.joinMs} ms (not in the window); p50/p99 = ${d.latencyIs}`);
+      if (d.ranOutAtMs !== null) res.notes.push(`the ${Number(res.params.prefillRecords).toLocaleString('en-US')} prefilled records ran out ${(d.ranOutAtMs / 1000).toFixed(2)} s into the ${(ctx.durationMs / 1000).toFixed(1)} s window: the rate is over that shorter window (raise KAFKAJS_CONSUME_SIZED_FOR_MBPS)`);
+    }
+    res.notes.push('no null-broker ceiling: the null broker serves no consumer groups');
+    return res;
+  },
+};
 
 export const SCENARIOS: Scenario[] = [
   diskFloor,
+  diskFsyncFloor,
   produceScenario({ name: 'produce-1m-acks1', title: '1 MiB requests (1 KiB records), acks=1, 1 conn × 4 in flight', recordBytes: 1 * KiB, request: 1 * MiB, acks: 1, partitions: 1, connections: 1, inFlight: 4 }),
   produceScenario({ name: 'produce-16k-acks1', title: '16 KiB requests (1 KiB records), acks=1, 4 conns × 8', recordBytes: 1 * KiB, request: 16 * KiB, acks: 1, partitions: 1, connections: 4, inFlight: 8 }),
   produceScenario({ name: 'produce-16k-acks0', title: '16 KiB requests, acks=0, 4 conns × 8', recordBytes: 1 * KiB, request: 16 * KiB, acks: 0, partitions: 1, connections: 4, inFlight: 8 }),
@@ -614,9 +688,13 @@ export const SCENARIOS: Scenario[] = [
   produceScenario({ name: 'produce-16k-10k', title: '16 KiB requests of 10 KiB records (1 per batch), acks=1, 4 conns × 8', recordBytes: 10 * KiB, request: 16 * KiB, acks: 1, partitions: 1, connections: 4, inFlight: 8 }),
   produceScenario({ name: 'produce-1rec-1k', title: 'one 1 KiB record per request, acks=1, 4 conns × 16', recordBytes: 1 * KiB, request: 'one', acks: 1, partitions: 1, connections: 4, inFlight: 16 }),
   produceScenario({ name: 'produce-1rec-100b', title: 'one 100 B record per request, acks=1, 4 conns × 16', recordBytes: 100, request: 'one', acks: 1, partitions: 1, connections: 4, inFlight: 16, quick: false }),
+  // Flush policies (issue 7: none / per request / group commit). The topic's flush.messages=1
+  // holds each ack until an fsync covering its records; the fsyncs of the requests waiting at
+  // the same moment are one (log/partition-log.ts flush()). With one request in flight every
+  // request gets its own fsync ("per request"); with 4 conns × 8 they share them ("group commit").
   produceScenario({
     name: 'produce-16k-fsync',
-    title: '16 KiB requests, acks=1, flush.messages=1 (durable: each ack waits for an fsync shared by the requests waiting then, i.e. group commit), 4 conns × 8',
+    title: 'flush policy "group commit": 16 KiB requests, acks=1, flush.messages=1 (each ack waits for an fsync shared by the requests waiting then), 4 conns × 8',
     recordBytes: 1 * KiB,
     request: 16 * KiB,
     acks: 1,
@@ -625,7 +703,17 @@ export const SCENARIOS: Scenario[] = [
     inFlight: 8,
     configs: { 'flush.messages': '1' },
   }),
-  future('produce-group-commit', 'flush policy "group commit" (one fsync for every waiting request)', 'measured by produce-16k-fsync: flush.messages=1 holds each ack until an fsync that every request waiting at that moment shares', 'not-measurable'),
+  produceScenario({
+    name: 'produce-16k-fsync-c1',
+    title: 'flush policy "per request": 16 KiB requests, acks=1, flush.messages=1, 1 conn × 1 in flight (every request waits for its own fsync)',
+    recordBytes: 1 * KiB,
+    request: 16 * KiB,
+    acks: 1,
+    partitions: 1,
+    connections: 1,
+    inFlight: 1,
+    configs: { 'flush.messages': '1' },
+  }),
   fetchScenario({ name: 'fetch-tail-1m', title: 'fetch the recent tail (in memory), 1 MiB max bytes, 1 conn × 4', mode: 'tail' }),
   fetchScenario({ name: 'fetch-old-1m', title: 'fetch older segments (files, page cache), 1 MiB max bytes, 1 conn × 4', mode: 'old' }),
   latencyScenario,
@@ -633,7 +721,7 @@ export const SCENARIOS: Scenario[] = [
   clientScenario('kafkajs-produce', 'kafkajs 2.2 producer: send() of 100 × 1 KiB, acks=1, 4 sends in flight'),
   clientScenario('platformatic-produce', '@platformatic/kafka producer: send() of 100 × 1 KiB, acks=1, 4 sends in flight'),
   clientScenario('platformatic-fetch', '@platformatic/kafka Consumer.fetch() loop, 1 MiB max bytes, records decoded'),
-  future('kafkajs-consume', 'kafkajs consumer (eachBatch)', 'not yet measurable: kafkajs has no consumer without a group, and consumer groups are issue 3', 'not-measurable'),
+  kafkajsConsume,
   replicatedScenario({ name: 'produce-16k-rf3-acksall', title: '3-node cluster, replication factor 3, min.insync.replicas=2, acks=-1: 16 KiB requests, 4 conns × 8 (vs 1 node)', recordBytes: 1 * KiB, request: 16 * KiB, connections: 4, inFlight: 8 }),
   replicatedScenario({ name: 'produce-1m-rf3-acksall', title: '3-node cluster, replication factor 3, min.insync.replicas=2, acks=-1: 1 MiB requests, 1 conn × 4 (vs 1 node)', recordBytes: 1 * KiB, request: 1 * MiB, connections: 1, inFlight: 4 }),
 ];

@@ -1,7 +1,9 @@
 // The storage floor: what one Node process achieves appending to a file the way the broker's
-// log does (sequential fs.writev of `chunkBytes`, one write in flight, no fsync), pinned to the
-// broker's core. The broker cannot persist faster than this; on a VM the figure also moves with
-// how much guest memory the page cache has touched before, so it is measured in the same run.
+// log does (sequential fs.writev of `chunkBytes`, one write in flight), pinned to the broker's
+// core. The broker cannot persist faster than this; on a VM the figure also moves with how much
+// guest memory the page cache has touched before, so it is measured in the same run.
+// With `sync: 'fsync'` every chunk is followed by fs.fsync (the call the broker's log flush
+// makes, log/fs-util.ts), one write+fsync at a time: the machine's durable write rate.
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,6 +19,8 @@ export interface DiskSpec {
   durationMs: number;
   /** Bytes after which the file is truncated to 0 and written again (bounds disk use). */
   maxFileBytes: number;
+  /** 'fsync': fs.fsync after every chunk (write, fsync, next write); default: never. */
+  sync?: 'none' | 'fsync';
 }
 
 export async function runDiskWrite(spec: DiskSpec, onPhase: (p: Phase) => void = () => {}): Promise<ClientResult & { cpuSeconds: number }> {
@@ -47,6 +51,7 @@ export async function runDiskWrite(spec: DiskSpec, onPhase: (p: Phase) => void =
         pos = 0;
       }
       await new Promise<void>((resolve, reject) => fs.writev(fd, [chunk], pos, (err) => (err ? reject(err) : resolve())));
+      if (spec.sync === 'fsync') await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
       pos += chunk.length;
       const e = performance.now();
       if (s >= start) {

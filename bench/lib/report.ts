@@ -14,17 +14,51 @@ export interface TargetResult {
   met: boolean | null;
   /** How far from the threshold, relative: value/threshold - 1 (positive = better). */
   margin: number | null;
+  /** Why there is no value (a scenario it needs was not run or has no figure). */
+  missing?: string;
 }
 
 const n0 = (v: number) => Math.round(v).toLocaleString('en-US');
 const n1 = (v: number) => (v >= 100 ? n0(v) : v.toFixed(1));
 const ms = (us: number) => (us / 1000 >= 10 ? (us / 1000).toFixed(1) : (us / 1000).toFixed(2));
 
-function target(name: string, scenario: string, value: number | null | undefined, threshold: number, unit: string, kind: 'min' | 'max'): TargetResult {
+function target(name: string, scenario: string, value: number | null | undefined, threshold: number, unit: string, kind: 'min' | 'max', missing?: string): TargetResult {
   const v = value ?? null;
   const met = v === null ? null : kind === 'min' ? v >= threshold : v <= threshold;
   const margin = v === null ? null : kind === 'min' ? v / threshold - 1 : threshold / v - 1;
-  return { name, scenario, value: v, threshold, unit, kind, met, margin };
+  return { name, scenario, value: v, threshold, unit, kind, met, margin, ...(v === null && missing ? { missing } : {}) };
+}
+
+/** The durable-mode target: the broker's fsync'd produce as a share of the machine's fsync'd writes. */
+export const DURABLE_TARGET = {
+  name: "durable mode (flush.messages=1, group commit), 16 KiB requests: ≥ 50 % of the machine's fsync-every-1 MiB write rate",
+  scenario: 'produce-16k-fsync',
+  floor: 'disk-fsync-floor',
+  threshold: 50,
+  unit: '% of fsync floor',
+} as const;
+
+/**
+ * The broker's `produce-16k-fsync` MB/s as a percentage of `disk-fsync-floor` MB/s (both from the
+ * same run). No row when neither scenario was run; when only one was, or one has no figure
+ * (failed, or a floor of 0 MB/s), the row has no value and says which.
+ */
+export function durableTarget(results: Map<string, ScenarioResult>): TargetResult | null {
+  const d = DURABLE_TARGET;
+  const broker = results.get(d.scenario);
+  const floor = results.get(d.floor);
+  if (!broker && !floor) return null;
+  const figure = (name: string, r: ScenarioResult | undefined): number | string => {
+    if (!r) return `${name} not run`;
+    const mbps = r.status === 'ok' ? r.broker?.mbps : undefined;
+    if (mbps === undefined || !Number.isFinite(mbps) || mbps <= 0) return `${name} has no figure${r.status === 'ok' ? '' : ` (${r.status})`}`;
+    return mbps;
+  };
+  const b = figure(d.scenario, broker);
+  const f = figure(d.floor, floor);
+  const missing = [b, f].filter((x): x is string => typeof x === 'string');
+  const value = typeof b === 'number' && typeof f === 'number' ? (b / f) * 100 : null;
+  return target(d.name, `${d.scenario} ÷ ${d.floor}`, value, d.threshold, d.unit, 'min', missing.join('; '));
 }
 
 export function evaluateTargets(results: Map<string, ScenarioResult>): TargetResult[] {
@@ -39,6 +73,8 @@ export function evaluateTargets(results: Map<string, ScenarioResult>): TargetRes
   }
   if (get('produce-16k-100b')) out.push(target('100 B records in 16 KiB batches: ≥ 1,000,000 records/s', 'produce-16k-100b', get('produce-16k-100b')!.broker?.recordsPerSec, 1_000_000, 'records/s', 'min'));
   if (get('produce-1rec-1k')) out.push(target('one 1 KiB record per request: ≥ 30,000 requests/s', 'produce-1rec-1k', get('produce-1rec-1k')!.broker?.requestsPerSec, 30_000, 'requests/s', 'min'));
+  const durable = durableTarget(results);
+  if (durable) out.push(durable);
   if (get('fetch-tail-1m')) out.push(target('fetch from the tail, 1 MiB max bytes: ≥ 60 % of null', 'fetch-tail-1m', pct(get('fetch-tail-1m')), 60, '% of null', 'min'));
   const lat = get('e2e-latency');
   if (lat) {
@@ -219,7 +255,7 @@ export function scalingRows(r: ScenarioResult | undefined): string[][] {
 export function targetRows(t: TargetResult[]): string[][] {
   const rows: string[][] = [['target', 'measured', 'met', 'margin']];
   for (const x of t) {
-    const v = x.value === null ? '-' : `${x.unit === 'ms' ? x.value.toFixed(2) : n1(x.value)} ${x.unit}`;
+    const v = x.value === null ? (x.missing ? `- (${x.missing})` : '-') : `${x.unit === 'ms' ? x.value.toFixed(2) : n1(x.value)} ${x.unit}`;
     const m = x.margin === null ? '-' : `${x.margin >= 0 ? '+' : ''}${Math.round(x.margin * 100)} %`;
     rows.push([x.name, v, x.met === null ? '?' : x.met ? 'yes' : 'NO', m]);
   }
@@ -239,7 +275,8 @@ export function markdownTable(rows: string[][]): string {
 export function chartInput(results: ScenarioResult[], title: string, subtitle: string): ChartInput {
   const targets: Record<string, number> = { 'produce-1m-acks1': 0.5, 'produce-16k-acks1': 0.4, 'fetch-tail-1m': 0.6 };
   const ratios: RatioRow[] = results
-    .filter((r) => r.group !== 'latency' && r.group !== 'partitions' && r.group !== 'future' && r.group !== 'floor')
+    // Measured without a null broker by design (kafkajs-consume): no ratio to draw.
+    .filter((r) => r.group !== 'latency' && r.group !== 'partitions' && r.group !== 'future' && r.group !== 'floor' && !(r.status === 'ok' && r.broker && !r.null))
     .map((r) => ({
       label: r.name,
       ratio: r.ratio ?? null,
