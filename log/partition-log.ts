@@ -232,6 +232,8 @@ export class PartitionLog {
   private turnScheduled = false;
   private rollFlushChain: Promise<void> = Promise.resolve();
   private pendingFlush: Promise<void> | null = null;
+  /** The pending flush also persists the indexes (an explicit flush asked for it). */
+  private pendingFlushWithIndexes = false;
   private runningFlush: Promise<void> | null = null;
   private readonly pendingDeletes = new Set<{ timer: NodeJS.Timeout | null; run: () => Promise<void> }>();
 
@@ -622,7 +624,7 @@ export class PartitionLog {
       // flush.messages reached: as in Kafka, the append is done only once it is fsynced. Appends
       // arriving meanwhile share the next fsync (group commit), so `flush.messages=1` is a
       // durable mode whose cost is one fsync per batch of concurrent requests, not per request.
-      const flushed = this.flush();
+      const flushed = this.requestFlush(false);
       return written.then(() => flushed);
     }
     return written;
@@ -1000,14 +1002,28 @@ export class PartitionLog {
    * the log end offset at the call. Concurrent calls share one fsync (group commit).
    */
   flush(): Promise<void> {
-    if (this.pendingFlush) return this.pendingFlush;
+    return this.requestFlush(true);
+  }
+
+  /**
+   * Joins the next flush, or starts one. `withIndexes` false (flush.messages) fsyncs only the
+   * `.log` files: the acknowledged data is durable, and the indexes wait for the roll, close or
+   * an explicit flush (recovery rebuilds them from the recovery point on).
+   */
+  private requestFlush(withIndexes: boolean): Promise<void> {
+    if (this.pendingFlush) {
+      if (withIndexes) this.pendingFlushWithIndexes = true;
+      return this.pendingFlush;
+    }
+    this.pendingFlushWithIndexes = withIndexes;
     const prev = this.runningFlush ?? Promise.resolve();
     const p: Promise<void> = prev
       .catch(noop)
       .then(() => {
+        const full = this.pendingFlushWithIndexes;
         this.pendingFlush = null;
         this.runningFlush = p;
-        return this.doFlush();
+        return this.doFlush(full);
       })
       .finally(() => {
         if (this.runningFlush === p) this.runningFlush = null;
@@ -1017,7 +1033,7 @@ export class PartitionLog {
     return p;
   }
 
-  private async doFlush(): Promise<void> {
+  private async doFlush(withIndexes: boolean): Promise<void> {
     this.throwIfOffline();
     const target = this._logEndOffset;
     await this.drain();
@@ -1025,9 +1041,10 @@ export class PartitionLog {
     this.throwIfOffline();
     try {
       for (const seg of this.segments) {
-        if (seg.nextOffset > this._recoveryPoint || seg.dirty) {
+        // The active segment's indexes may be behind after .log-only flushes (flush.messages).
+        if (seg.nextOffset > this._recoveryPoint || seg.dirty || (withIndexes && seg === this.active)) {
           if (seg.dirty) this.stats.fsyncs++;
-          await seg.flush();
+          await (withIndexes ? seg.flush() : seg.flushLog());
         }
       }
     } catch (err) {
