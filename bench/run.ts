@@ -255,7 +255,7 @@ function summaryLine(r: ScenarioResult): string {
   if (r.status === 'failed') return `FAILED: ${(r.error ?? '').split('\n')[0]}`;
   if (r.status !== 'ok') return r.status === 'placeholder' ? 'placeholder' : 'not yet measurable';
   if (r.broker && r.null) return `broker ${r.broker.mbps.toFixed(1)} MB/s, null ${r.null.mbps.toFixed(1)} MB/s → ${r.ratio === null || r.ratio === undefined ? '-' : Math.round(r.ratio * 100)} %`;
-  if (r.rates) return r.rates.map((x) => `${x.pct} %: p99 ${((x.broker?.load?.latency.p99 ?? 0) / 1000).toFixed(2)} ms, e2e p99 ${((x.broker?.load?.endToEnd?.p99 ?? 0) / 1000).toFixed(2)} ms`).join('; ');
+  if (r.rates) return r.rates.map((x) => `${x.pct} %: p99 ${(((x.producerAlone ?? x.broker)?.load?.latency.p99 ?? 0) / 1000).toFixed(2)} ms, e2e p99 ${((x.broker?.load?.endToEnd?.p99 ?? 0) / 1000).toFixed(2)} ms`).join('; ');
   if (r.scaling) return r.scaling.map((x) => `${x.partitions}: ${x.side ? `${Math.round(x.side.peakRssMB ?? 0)} MB` : 'failed'}`).join(', ');
   return 'done';
 }

@@ -294,7 +294,7 @@ const LATENCY_BASE = 'produce-16k-c1';
 
 const latencyScenario: Scenario = {
   name: 'e2e-latency',
-  title: 'produce and end-to-end latency at 10 / 50 / 80 % of the max rate (16 KiB requests, 1 conn, acks=1, consumer on the tail)',
+  title: 'produce latency (producer alone) and end-to-end latency (consumer on the tail) at 10 / 50 / 80 % of the max rate (16 KiB requests, 1 conn, acks=1)',
   group: 'latency',
   async run(ctx) {
     const batch = batchFor(1 * KiB, 16 * KiB);
@@ -345,8 +345,14 @@ const latencyScenario: Scenario = {
         res.params.maxRate = Math.round(maxRate);
         for (const pct of pcts) {
           const rate = (maxRate * pct) / 100;
-          const g = await runSteady(ctx, job(srv.port, rate, topicId), srv.pid, `broker at ${pct} % (${Math.round(rate)} req/s)`);
-          rates.push({ pct, targetRate: rate, broker: sideFrom('broker', g.result, g.cpuSeconds, srv.pid, g.otherLoad) });
+          const alone = await runSteady(ctx, job(srv.port, rate, null), srv.pid, `broker at ${pct} % (${Math.round(rate)} req/s), producer alone`);
+          const g = await runSteady(ctx, job(srv.port, rate, topicId), srv.pid, `broker at ${pct} % (${Math.round(rate)} req/s), with the consumer`);
+          rates.push({
+            pct,
+            targetRate: rate,
+            producerAlone: sideFrom('broker', alone.result, alone.cpuSeconds, srv.pid, alone.otherLoad),
+            broker: sideFrom('broker', g.result, g.cpuSeconds, srv.pid, g.otherLoad),
+          });
         }
       },
     );

@@ -78,7 +78,8 @@ export function evaluateTargets(results: Map<string, ScenarioResult>): TargetRes
   if (get('fetch-tail-1m')) out.push(target('fetch from the tail, 1 MiB max bytes: ≥ 60 % of null', 'fetch-tail-1m', pct(get('fetch-tail-1m')), 60, '% of null', 'min'));
   const lat = get('e2e-latency');
   if (lat) {
-    const at50 = lat.rates?.find((r) => r.pct === 50)?.broker?.load?.latency.p99;
+    const r50 = lat.rates?.find((r) => r.pct === 50);
+    const at50 = (r50?.producerAlone ?? r50?.broker)?.load?.latency.p99;
     out.push(target('p99 produce latency at 50 % of max rate, acks=1: ≤ 5 ms', 'e2e-latency', at50 === undefined ? null : at50 / 1000, 5, 'ms', 'max'));
   }
   const sc = get('partitions-scaling');
@@ -205,26 +206,32 @@ export function replicationRows(results: ScenarioResult[]): string[][] | null {
 }
 
 export function latencyRows(r: ScenarioResult | undefined): string[][] {
-  const rows: string[][] = [['rate', 'req/s asked', 'req/s done', 'produce p50/p99/p99.9 ms', 'e2e p50/p99/p99.9 ms', 'send lag p99 ms', 'service p99 ms', 'null produce p50/p99/p99.9 ms', 'other CPU']];
+  const rows: string[][] = [
+    ['rate', 'req/s asked', 'req/s done (alone / with consumer)', 'produce p50/p99/p99.9 ms (alone)', 'send lag / service p99 ms (alone)', 'produce p50/p99/p99.9 ms (with consumer)', 'e2e p50/p99/p99.9 ms', 'send lag / service p99 ms (with consumer)', 'null produce p50/p99/p99.9 ms', 'other CPU'],
+  ];
   const probe = r?.broker?.load;
   if (probe) {
     const f = (l: { p50: number; p99: number; p999: number } | undefined) => (l ? `${ms(l.p50)}/${ms(l.p99)}/${ms(l.p999)}` : '-');
-    rows.push(['max', '-', n0(probe.requests / (probe.elapsedMs / 1000)), f(probe.latency), f(probe.endToEnd), '-', '-', '-', otherText(r!.broker)]);
+    rows.push(['max', '-', `- / ${n0(probe.requests / (probe.elapsedMs / 1000))}`, '-', '-', f(probe.latency), f(probe.endToEnd), '-', '-', otherText(r!.broker)]);
   }
   for (const x of r?.rates ?? []) {
     const b = x.broker?.load;
+    const a = x.producerAlone?.load;
     const nl = x.null?.load;
     const f = (l: { p50: number; p99: number; p999: number } | undefined) => (l ? `${ms(l.p50)}/${ms(l.p99)}/${ms(l.p999)}` : '-');
+    const done = (l: typeof b) => (l ? n0(l.requests / (l.elapsedMs / 1000)) : '-');
+    const lags = (l: typeof b) => `${l?.sendLag ? ms(l.sendLag.p99) : '-'} / ${l?.service ? ms(l.service.p99) : '-'}`;
     rows.push([
       `${x.pct} %`,
       n0(x.targetRate),
-      b ? n0(b.requests / (b.elapsedMs / 1000)) : '-',
+      `${done(a)} / ${done(b)}`,
+      f(a?.latency),
+      lags(a),
       f(b?.latency),
       f(b?.endToEnd),
-      b?.sendLag ? ms(b.sendLag.p99) : '-',
-      b?.service ? ms(b.service.p99) : '-',
+      lags(b),
       f(nl?.latency),
-      otherText(x.broker, x.null),
+      otherText(x.producerAlone ?? x.broker, x.null),
     ]);
   }
   return rows;

@@ -103,7 +103,12 @@ export interface ScenarioResult {
   single?: SideResult;
   /** broker / null throughput. */
   ratio?: number | null;
-  rates?: Array<{ pct: number; targetRate: number; null?: SideResult; broker?: SideResult }>;
+  /**
+   * Fixed-rate runs: `broker` with the tail consumer (end-to-end latency), `producerAlone` the
+   * same rate without it (produce latency, the target: the generator also decodes every
+   * consumer response, which at high rates makes it the bottleneck).
+   */
+  rates?: Array<{ pct: number; targetRate: number; null?: SideResult; broker?: SideResult; producerAlone?: SideResult }>;
   scaling?: Array<{ partitions: number; createMs: number | null; idleRssMB: number | null; side: SideResult | null; error?: string }>;
   notes: string[];
   error?: string;

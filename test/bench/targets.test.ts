@@ -104,3 +104,24 @@ describe('durable and consumer scenarios (config only: nothing is started here)'
     expect(SCENARIOS.some((x) => x.name === 'produce-group-commit')).toBe(false);
   });
 });
+
+describe('latency target', () => {
+  const withLatency = (p99Ms: number): SideResult => ({
+    ...side(100),
+    load: { latency: { p50: 100, p99: p99Ms * 1000, p999: p99Ms * 1000 } } as unknown as SideResult['load'],
+  });
+  const latencyRun = (rate: NonNullable<ScenarioResult['rates']>[number]) => runOf(result('e2e-latency', { group: 'latency', rates: [rate] }));
+  const find = (t: ReturnType<typeof evaluateTargets>) => t.find((x) => x.scenario === 'e2e-latency');
+
+  it('reads the producer-alone run at 50 %, not the run with the consumer', () => {
+    const t = find(evaluateTargets(latencyRun({ pct: 50, targetRate: 1000, producerAlone: withLatency(3), broker: withLatency(700) })))!;
+    expect(t.value).toBeCloseTo(3, 9);
+    expect(t.met).toBe(true);
+  });
+
+  it('falls back to the run with the consumer (older results), and has no value without a 50 % run', () => {
+    expect(find(evaluateTargets(latencyRun({ pct: 50, targetRate: 1000, broker: withLatency(7) })))!.met).toBe(false);
+    const none = find(evaluateTargets(latencyRun({ pct: 10, targetRate: 1000, broker: withLatency(1) })));
+    expect(none?.value ?? null).toBeNull();
+  });
+});
