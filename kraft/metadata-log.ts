@@ -277,7 +277,8 @@ export class MetadataLogStore implements RaftStorage {
       this.nextKafka = k;
       dirty = true;
     }
-    if (dirty) await this.log.flush();
+    // Raft's fsync before send: the entries must be durable; the indexes are rebuilt after a crash.
+    if (dirty) await this.log.flushData();
     if (rd.compaction !== null) await this.compact(rd.compaction);
     return installed;
   }

@@ -624,7 +624,7 @@ export class PartitionLog {
       // flush.messages reached: as in Kafka, the append is done only once it is fsynced. Appends
       // arriving meanwhile share the next fsync (group commit), so `flush.messages=1` is a
       // durable mode whose cost is one fsync per batch of concurrent requests, not per request.
-      const flushed = this.requestFlush(false);
+      const flushed = this.flushData();
       return written.then(() => flushed);
     }
     return written;
@@ -1003,6 +1003,11 @@ export class PartitionLog {
    */
   flush(): Promise<void> {
     return this.requestFlush(true);
+  }
+
+  /** `flush()` for durability only: fsyncs the `.log` files, not the indexes (see requestFlush). */
+  flushData(): Promise<void> {
+    return this.requestFlush(false);
   }
 
   /**
