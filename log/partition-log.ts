@@ -8,9 +8,10 @@
 // (setImmediate): up to 256 KiB synchronously (a write(2) to the page cache costs less than a
 // threadpool round trip), larger amounts on the threadpool. One write is in flight per log;
 // appends arriving meanwhile are coalesced into a single pwritev of up to 1 MiB. `written`
-// resolves when the bytes are in the OS (not fsynced). Rolls happen synchronously in append order; the rolled segment is fsynced in the
-// background once its writes are done, which advances the recovery point. Explicit fsync only
-// on flush(), flush.messages/flush.ms, roll and close.
+// resolves when the bytes are in the OS (not fsynced). Rolls happen synchronously in append
+// order; the rolled segment is fsynced in the background once its writes are done, which
+// advances the recovery point. Explicit fsync only on flush(), flush.messages/flush.ms, roll and
+// close; flush.messages fsyncs only the .log files (flushData), the indexes wait.
 //
 // Structural changes that move the log end backwards (truncateTo, truncateFullyAndStartAt) wait
 // for queued writes, and appends during them are refused (the caller serialises them). Deleting
@@ -953,8 +954,7 @@ export class PartitionLog {
   }
 
   /** Marks the log offline (first error wins) and returns the typed error. */
-  /** `deferNotice`: tell the listener after the current call stack (a write failed inside an append). */
-  private goOffline(err: unknown, deferNotice = false): KafkaStorageError {
+  private goOffline(err: unknown): KafkaStorageError {
     if (this.offline === null) {
       const msg = (err as Error | null)?.message ?? String(err);
       this.offline =
@@ -963,15 +963,11 @@ export class PartitionLog {
           : new KafkaStorageError(`I/O error in log ${this.topic}-${this.partition} (${this.dir}): ${msg}`, { cause: err });
       this.logger.error({ err }, 'log is offline after an I/O error');
       const offline = this.offline;
-      const notify = () => {
-        try {
-          this.onOffline?.(offline);
-        } catch (e) {
-          this.logger.error({ err: e }, 'offline listener failed');
-        }
-      };
-      if (deferNotice) queueMicrotask(notify);
-      else notify();
+      try {
+        this.onOffline?.(offline);
+      } catch (e) {
+        this.logger.error({ err: e }, 'offline listener failed');
+      }
     }
     return this.offline;
   }
