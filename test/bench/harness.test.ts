@@ -28,6 +28,7 @@ import {
 import { evaluateTargets, replicationRows } from '../../bench/lib/report.js';
 import { renderChart } from '../../bench/lib/chart.js';
 import type { ScenarioResult, SideResult } from '../../bench/lib/runner.js';
+import { brokerSide, scenarioResult } from './results-fixtures.js';
 
 const BATCH = { recordBytes: 1024, recordsPerBatch: recordsPerBatchFor(1024, 16 * 1024) };
 const BATCH_BYTES = batchBytes(BATCH.recordBytes, BATCH.recordsPerBatch);
@@ -207,18 +208,8 @@ describe('load generator against the null broker', () => {
 
 describe('report', () => {
   it('evaluates targets with their margins', () => {
-    const side = (mbps: number, extra: Partial<ScenarioResult['broker']> = {}) => ({
-      server: 'broker' as const,
-      mbps,
-      recordsPerSec: 0,
-      requestsPerSec: 0,
-      cpuSeconds: null,
-      cpuSecPerGB: null,
-      peakRssMB: null,
-      rssMB: null,
-      ...extra,
-    });
-    const r = (name: string, x: Partial<ScenarioResult>): ScenarioResult => ({ name, title: name, group: 'produce', params: {}, status: 'ok', notes: [], seconds: 0, ...x });
+    const side = brokerSide;
+    const r = scenarioResult;
     const results = new Map<string, ScenarioResult>([
       ['produce-16k-acks1', r('produce-16k-acks1', { broker: side(300), null: { ...side(1000), server: 'null' }, ratio: 0.3 })],
       ['produce-1rec-1k', r('produce-1rec-1k', { broker: side(40, { requestsPerSec: 33_000 }) })],

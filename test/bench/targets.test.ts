@@ -4,28 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { DURABLE_TARGET, durableTarget, evaluateTargets, targetRows } from '../../bench/lib/report.js';
 import type { ScenarioResult, SideResult } from '../../bench/lib/runner.js';
 import { SCENARIOS } from '../../bench/scenarios.js';
+import { brokerSide, scenarioResult } from './results-fixtures.js';
 
-const side = (mbps: number): SideResult => ({
-  server: 'broker',
-  mbps,
-  recordsPerSec: 0,
-  requestsPerSec: 0,
-  cpuSeconds: null,
-  cpuSecPerGB: null,
-  peakRssMB: null,
-  rssMB: null,
-});
-
-const result = (name: string, x: Partial<ScenarioResult> = {}): ScenarioResult => ({
-  name,
-  title: name,
-  group: name.startsWith('disk') ? 'floor' : 'produce',
-  params: {},
-  status: 'ok',
-  notes: [],
-  seconds: 0,
-  ...x,
-});
+const side = (mbps: number): SideResult => brokerSide(mbps);
+const result = scenarioResult;
 
 const runOf = (...rs: ScenarioResult[]) => new Map(rs.map((r) => [r.name, r]));
 
