@@ -18,7 +18,7 @@ import { AssignerProtocol, type Admin, type Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey } from '../../wire/generated/api.js';
 import { ErrorCode } from '../../wire/errors.js';
-import { withAdmin, withProducer } from '../support/clients.js';
+import { committedOffsets, withAdmin, withProducer } from '../support/clients.js';
 import { startCluster, type ClusterHandle } from '../support/cluster.js';
 import { withClient } from '../support/kafka-client.js';
 import { RestartingConsumer } from '../support/kafkajs-consumer.js';
@@ -101,13 +101,6 @@ async function produce(kafka: Kafka, topic: string, tag: string, perPartition: n
   return values;
 }
 
-async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<number[]> {
-  const r = await admin.fetchOffsets({ groupId, topics: [topic] });
-  const out = new Array<number>(PARTITIONS).fill(-9);
-  for (const p of r.find((t) => t.topic === topic)!.partitions) out[p.partition] = Number(p.offset);
-  return out;
-}
-
 async function groupState(admin: Admin, groupId: string, topic: string) {
   const { groups } = await admin.describeGroups([groupId]);
   const g = groups[0]!;
@@ -172,8 +165,8 @@ describe('consumer groups on a 3-node cluster (__consumer_offsets RF 3)', { time
         return s.state === 'Stable' && s.members === 3 && s.assigned.join() === [0, 1, 2, 3, 4, 5].join();
       }, { timeoutMs: 60_000, intervalMs: 300 });
       await waitFor('the first records consumed', () => new Set(sink.map((r) => r.value)).size === before.length, { timeoutMs: 60_000 });
-      await waitFor('offsets committed up to the end', async () => (await committedOffsets(admin, group, topic)).every((o) => o === 50), { timeoutMs: 30_000 });
-      committedAtKill = await committedOffsets(admin, group, topic);
+      await waitFor('offsets committed up to the end', async () => (await committedOffsets(admin, group, topic, PARTITIONS)).every((o) => o === 50), { timeoutMs: 30_000 });
+      committedAtKill = await committedOffsets(admin, group, topic, PARTITIONS);
     });
 
     // The coordinator's node goes down hard; the offsets partition has two in-sync replicas left.
@@ -191,9 +184,9 @@ describe('consumer groups on a 3-node cluster (__consumer_offsets RF 3)', { time
 
     await withAdmin(clusterKafka(cluster, 'e2e-groups-cluster-admin', 10), async (admin) => {
       // The offsets committed before the kill survive on the new coordinator (never lower), then move on.
-      const first = await waitFor('fetchOffsets answered after the failover', () => committedOffsets(admin, group, topic), { timeoutMs: 60_000, intervalMs: 500 });
+      const first = await waitFor('fetchOffsets answered after the failover', () => committedOffsets(admin, group, topic, PARTITIONS), { timeoutMs: 60_000, intervalMs: 500 });
       for (let p = 0; p < PARTITIONS; p++) expect(first[p], `partition ${p} committed offset after the failover (was ${committedAtKill[p]})`).toBeGreaterThanOrEqual(committedAtKill[p]!);
-      await waitFor('offsets committed up to the end after the failover', async () => (await committedOffsets(admin, group, topic)).every((o) => o === 60), { timeoutMs: 60_000 });
+      await waitFor('offsets committed up to the end after the failover', async () => (await committedOffsets(admin, group, topic, PARTITIONS)).every((o) => o === 60), { timeoutMs: 60_000 });
       await waitFor('the group Stable on the new coordinator, all 6 partitions assigned', async () => {
         const s = await groupState(admin, group, topic);
         return s.state === 'Stable' && s.members >= 1 && s.assigned.join() === [0, 1, 2, 3, 4, 5].join();
@@ -217,7 +210,7 @@ describe('consumer groups on a 3-node cluster (__consumer_offsets RF 3)', { time
     const lateDeliveries = () => sink.filter((r) => r.at > stoppedAt).map((r) => `${r.consumer}: ${r.partition}/${r.offset} ${r.value}`);
     let committed: number[] = [];
     await withAdmin(clusterKafka(cluster, 'e2e-groups-cluster-admin2', 10), async (admin) => {
-      committed = await committedOffsets(admin, group, topic);
+      committed = await committedOffsets(admin, group, topic, PARTITIONS);
       expect(committed).toEqual(new Array(PARTITIONS).fill(60));
     });
     await cluster.restart(killed);
@@ -229,7 +222,7 @@ describe('consumer groups on a 3-node cluster (__consumer_offsets RF 3)', { time
     await waitFor('the records produced after the commits', () => lateDeliveries().length > 0 || new Set(sink2.map((r) => r.value)).size === later.length, { timeoutMs: 60_000 });
     expect(lateDeliveries(), `records delivered to A, B, C after they were stopped (restarts before the stop: ${restarts})`).toEqual([]);
     await withAdmin(clusterKafka(cluster, 'e2e-groups-cluster-admin3', 10), async (admin) => {
-      await waitFor('offsets committed after the restart', async () => (await committedOffsets(admin, group, topic)).every((o) => o === 65), { timeoutMs: 30_000 });
+      await waitFor('offsets committed after the restart', async () => (await committedOffsets(admin, group, topic, PARTITIONS)).every((o) => o === 65), { timeoutMs: 30_000 });
     });
     expect(sink2.map((r) => r.value).sort()).toEqual([...later].sort());
     expect(sink2.filter((r) => r.offset < committed[r.partition]!), 'records below the committed offsets').toEqual([]);

@@ -9,7 +9,7 @@
 import { AssignerProtocol, type Admin, type Consumer, type Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
-import { createTopics, kafkajs, withAdmin, withProducer } from '../support/clients.js';
+import { committedOffsets, createTopics, kafkajs, withAdmin, withProducer } from '../support/clients.js';
 import { topicName, waitFor, withTimeout } from '../support/util.js';
 
 const PARTITIONS = 6;
@@ -78,14 +78,6 @@ async function produce(kafka: Kafka, topic: string, tag: string, perPartition: n
     await p.send({ topic, acks: -1, messages });
   });
   return values;
-}
-
-/** Committed offsets of the group for the topic, by partition (-1 where none). */
-async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<number[]> {
-  const r = await admin.fetchOffsets({ groupId, topics: [topic] });
-  const out = new Array<number>(PARTITIONS).fill(-9);
-  for (const p of r.find((t) => t.topic === topic)!.partitions) out[p.partition] = Number(p.offset);
-  return out;
 }
 
 async function highWatermarks(admin: Admin, topic: string): Promise<number[]> {
@@ -173,7 +165,7 @@ describe('consumer groups with kafkajs 2.2.4', () => {
 
       // Everything produced before is read and committed.
       await waitFor('the first records consumed', () => new Set(sink.map((r) => r.value)).size === before.length, { timeoutMs: 30_000 });
-      await waitFor('offsets committed up to the end', async () => (await committedOffsets(admin, group, topic)).every((o) => o === 50), { timeoutMs: 20_000 });
+      await waitFor('offsets committed up to the end', async () => (await committedOffsets(admin, group, topic, PARTITIONS)).every((o) => o === 50), { timeoutMs: 20_000 });
       const readBeforeLeave = sink.length;
 
       // C leaves; records produced right away and after the rebalance.
@@ -184,7 +176,7 @@ describe('consumer groups with kafkajs 2.2.4', () => {
       const after = await produce(kafka, topic, 'after', 40);
       const expected = [...before, ...during, ...after];
       await waitFor('every record consumed', () => new Set(sink.map((r) => r.value)).size === expected.length, { timeoutMs: 30_000 });
-      await waitFor('offsets committed up to the end again', async () => (await committedOffsets(admin, group, topic)).every((o) => o === 100), { timeoutMs: 20_000 });
+      await waitFor('offsets committed up to the end again', async () => (await committedOffsets(admin, group, topic, PARTITIONS)).every((o) => o === 100), { timeoutMs: 20_000 });
 
       // Exactly the set produced; records committed before the leave were read once.
       const counts = new Map<string, number>();
@@ -215,7 +207,7 @@ describe('consumer groups with kafkajs 2.2.4', () => {
     await start('D', group, topic, sink2);
     await waitFor('the records produced after the commits', () => new Set(sink2.map((r) => r.value)).size === later.length, { timeoutMs: 40_000 });
     await withAdmin(kafka, async (admin) => {
-      await waitFor('offsets committed after the restart', async () => (await committedOffsets(admin, group, topic)).every((o) => o === 105), { timeoutMs: 20_000 });
+      await waitFor('offsets committed after the restart', async () => (await committedOffsets(admin, group, topic, PARTITIONS)).every((o) => o === 105), { timeoutMs: 20_000 });
     });
     expect(sink2.map((r) => r.value).sort()).toEqual([...later].sort());
     expect(sink2.every((r) => r.offset >= 100)).toBe(true);
@@ -237,7 +229,7 @@ describe('consumer groups with kafkajs 2.2.4', () => {
       const z = await start('Z', other, topic, otherSink);
       await waitBalanced(admin, group, topic, 2);
       await waitFor('the first records consumed', () => sink.length >= 20 * PARTITIONS && otherSink.length >= 20 * PARTITIONS, { timeoutMs: 30_000 });
-      await waitFor('offsets committed', async () => (await committedOffsets(admin, group, topic)).every((o) => o === 20), { timeoutMs: 20_000 });
+      await waitFor('offsets committed', async () => (await committedOffsets(admin, group, topic, PARTITIONS)).every((o) => o === 20), { timeoutMs: 20_000 });
 
       // listGroups: both groups, consumer protocol.
       const listed = await admin.listGroups();
@@ -262,7 +254,7 @@ describe('consumer groups with kafkajs 2.2.4', () => {
 
       // Lag = log end offset - committed: 0 now; 7 per partition once more records arrive and the group is stopped.
       const lag = async (g: string) => {
-        const [high, committed] = [await highWatermarks(admin, topic), await committedOffsets(admin, g, topic)];
+        const [high, committed] = [await highWatermarks(admin, topic), await committedOffsets(admin, g, topic, PARTITIONS)];
         return high.map((h, i) => h - committed[i]!);
       };
       expect(await lag(group)).toEqual(new Array(PARTITIONS).fill(0));
@@ -276,7 +268,7 @@ describe('consumer groups with kafkajs 2.2.4', () => {
       // joins as a member, seeks and commits (each takes ~5 s: kafkajs waits out its default maxWaitTime).
       await expect(admin.setOffsets({ groupId: other, topic, partitions: [{ partition: 0, offset: '0' }] })).rejects.toThrow(/no running instances/);
       await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '5' }, { partition: 3, offset: '26' }] });
-      expect(await committedOffsets(admin, group, topic)).toEqual([5, 20, 20, 26, 20, 20]);
+      expect(await committedOffsets(admin, group, topic, PARTITIONS)).toEqual([5, 20, 20, 26, 20, 20]);
       expect(await lag(group)).toEqual([22, 7, 7, 1, 7, 7]);
 
       // A member of the stopped group resumes from there.
@@ -293,14 +285,14 @@ describe('consumer groups with kafkajs 2.2.4', () => {
       await admin.resetOffsets({ groupId: group, topic, earliest: true });
       const resolved = await admin.fetchOffsets({ groupId: group, topics: [topic], resolveOffsets: true });
       expect(resolved[0]!.partitions.map((p) => [p.partition, p.offset]).sort((p, q) => Number(p[0]) - Number(q[0]))).toEqual([...Array(PARTITIONS).keys()].map((p) => [p, '0']));
-      expect(await committedOffsets(admin, group, topic)).toEqual(new Array(PARTITIONS).fill(0));
+      expect(await committedOffsets(admin, group, topic, PARTITIONS)).toEqual(new Array(PARTITIONS).fill(0));
       expect(await lag(group)).toEqual(new Array(PARTITIONS).fill(27));
 
       // deleteGroups: refused while members remain; removes an Empty group and its offsets.
       await expect(admin.deleteGroups([other])).rejects.toMatchObject({ groups: [expect.objectContaining({ groupId: other, errorCode: 68 })] });
       const deleted = await admin.deleteGroups([group]);
       expect(deleted).toEqual([expect.objectContaining({ groupId: group, errorCode: 0 })]);
-      expect(await committedOffsets(admin, group, topic)).toEqual(new Array(PARTITIONS).fill(-1));
+      expect(await committedOffsets(admin, group, topic, PARTITIONS)).toEqual(new Array(PARTITIONS).fill(-1));
       expect((await admin.listGroups()).groups.map((g) => g.groupId)).not.toContain(group);
       expect((await describe1(admin, group)).state).toBe('Dead');
       await z.stop();

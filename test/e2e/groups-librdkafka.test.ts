@@ -7,12 +7,12 @@
 //   generation is unchanged (probed with Heartbeat: only the current generation answers NONE),
 //   the other member's librdkafka debug log shows no revoke/assign/rejoin, the broker logged no
 //   rebalance; the restarted member resumes from the committed offsets.
-import { AssignerProtocol, type Admin, type Kafka } from 'kafkajs';
+import { AssignerProtocol, type Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey } from '../../wire/generated/api.js';
 import { ErrorCode } from '../../wire/errors.js';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
-import { createTopics, kafkajs, withAdmin, withProducer } from '../support/clients.js';
+import { committedOffsets, createTopics, kafkajs, withAdmin, withProducer } from '../support/clients.js';
 import { withClient } from '../support/kafka-client.js';
 import { kcatPath, startKcat, type KcatProcess } from '../support/kcat.js';
 import { sleep, topicName, waitFor } from '../support/util.js';
@@ -69,13 +69,6 @@ async function produce(kafka: Kafka, topic: string, tag: string, perPartition: n
     await p.send({ topic, acks: -1, messages });
   });
   return values;
-}
-
-async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<number[]> {
-  const r = await admin.fetchOffsets({ groupId, topics: [topic] });
-  const out = new Array<number>(PARTITIONS).fill(-9);
-  for (const p of r[0]!.partitions) out[p.partition] = Number(p.offset);
-  return out;
 }
 
 /** The group's members (DescribeGroups v5: with group instance ids) and decoded assignments, once Stable with `n` members of equal share. */
@@ -159,7 +152,7 @@ describe('consumer groups with librdkafka (kcat -G)', () => {
       throw new Error(`${e.message}: ${read().length}/${values.length}\n${explain([k1, k2])}`);
     });
     await withAdmin(kafka, async (admin) => {
-      await waitFor('auto-commits up to the end', async () => (await committedOffsets(admin, group, topic)).every((o) => o === 150), { timeoutMs: 20_000 });
+      await waitFor('auto-commits up to the end', async () => (await committedOffsets(admin, group, topic, PARTITIONS)).every((o) => o === 150), { timeoutMs: 20_000 });
     });
     await Promise.all([k1.stop(), k2.stop()]);
     expect([k1.exited()?.code, k2.exited()?.code]).toEqual([0, 0]);
@@ -206,7 +199,7 @@ describe('consumer groups with librdkafka (kcat -G)', () => {
     const first = await produce(kafka, topic, 'first', 25);
     await waitFor('the first records', () => parseLines(s1.stdout()).length + parseLines(s2.stdout()).length >= first.length, { timeoutMs: 30_000, intervalMs: 100 });
     await withAdmin(kafka, async (admin) => {
-      await waitFor('auto-commits', async () => (await committedOffsets(admin, group, topic)).every((o) => o === 25), { timeoutMs: 20_000 });
+      await waitFor('auto-commits', async () => (await committedOffsets(admin, group, topic, PARTITIONS)).every((o) => o === 25), { timeoutMs: 20_000 });
     });
 
     // s1 crashes (no LeaveGroup) and comes back within session.timeout.ms (10 s).
@@ -225,7 +218,7 @@ describe('consumer groups with librdkafka (kcat -G)', () => {
       throw new Error(`${e.message}\n${explain([s1b, s2])}`);
     });
     await withAdmin(kafka, async (admin) => {
-      await waitFor('auto-commits after the restart', async () => (await committedOffsets(admin, group, topic)).every((o) => o === 50), { timeoutMs: 20_000 });
+      await waitFor('auto-commits after the restart', async () => (await committedOffsets(admin, group, topic, PARTITIONS)).every((o) => o === 50), { timeoutMs: 20_000 });
     });
 
     // No rebalance: same generation, same partitions, s2 untouched (same member id, no revoke,

@@ -38,6 +38,14 @@ export async function withProducer<T>(kafka: Kafka, fn: (p: Producer) => Promise
 }
 
 /** Creates topics with kafkajs and checks the broker said it created them. */
+/** The group's committed offset per partition of `topic` (kafkajs gives -1 where none; -9 marks a partition it did not list). */
+export async function committedOffsets(admin: Admin, groupId: string, topic: string, partitions: number): Promise<number[]> {
+  const r = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const out = new Array<number>(partitions).fill(-9);
+  for (const p of r.find((t) => t.topic === topic)!.partitions) out[p.partition] = Number(p.offset);
+  return out;
+}
+
 export async function createTopics(kafka: Kafka, topics: Array<{ topic: string; numPartitions: number }>): Promise<void> {
   await withAdmin(kafka, async (admin) => {
     const created = await admin.createTopics({
